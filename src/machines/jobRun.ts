@@ -1,0 +1,170 @@
+import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import type { ReactorErrorData } from '../model/errors.js';
+import { backoffDelay, nextRandom } from '../model/random.js';
+import type { Job, JobOutcome } from '../model/types.js';
+import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
+import type { StoreReply } from './operationsStore.js';
+
+/** Retry policy for transient storage failures. */
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/** What preparing a batch produces: one store write and a provisional outcome per job. */
+export interface PreparedRun {
+  readonly write: StoreWrite;
+  readonly outcomes: readonly JobOutcome[];
+}
+
+/** Input of one run. */
+export interface JobRunInput {
+  readonly runId: string;
+  readonly documentId: string;
+  readonly jobs: readonly Job[];
+  readonly retry: RetryPolicy;
+  readonly seed: number;
+}
+
+/** What a run tells its parent when it ends. */
+export interface JobRunFinished {
+  readonly type: 'jobRun.finished';
+  readonly runId: string;
+  readonly documentId: string;
+  readonly outcomes: readonly JobOutcome[];
+}
+
+export interface JobRunContext extends JobRunInput {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly prepared?: PreparedRun;
+  readonly outcomes: readonly JobOutcome[];
+  readonly lastError?: ReactorErrorData;
+}
+
+function failAll(jobs: readonly Job[], error: ReactorErrorData): JobOutcome[] {
+  return jobs.map((job) => ({ jobId: job.id, ok: false as const, error }));
+}
+
+/** Merges the store's answer into the prepared outcomes. */
+export function settleOutcomes(prepared: PreparedRun, result: WriteResult): JobOutcome[] {
+  return prepared.outcomes.map((outcome) => {
+    if (!outcome.ok) return outcome;
+    if (result.error !== undefined) return { jobId: outcome.jobId, ok: false as const, error: result.error };
+    if (outcome.operations.length > 0) return outcome;
+    return { ...outcome, stored: result.stored.length, duplicates: result.duplicates.length };
+  });
+}
+
+/**
+ * One batch of jobs of one document: prepare (run reducers, build ops), commit through the
+ * operations store, back off and retry on transient failures, then report to the executor.
+ */
+export const jobRunMachine = setup({
+  types: {
+    context: {} as JobRunContext,
+    events: {} as StoreReply,
+    input: {} as JobRunInput,
+  },
+  actors: {
+    prepareRun: fromPromise<PreparedRun, { runId: string; jobs: readonly Job[] }>(async () => {
+      throw new Error('prepareRun must be provided');
+    }),
+  },
+  actions: {
+    sendWrite: sendTo(
+      ({ system }) => system.get('operationsStore'),
+      ({ context, self }) => ({ type: 'store.write', write: (context.prepared as PreparedRun).write, replyTo: self }),
+    ),
+    reportFinished: sendParent(
+      ({ context }): JobRunFinished => ({
+        type: 'jobRun.finished',
+        runId: context.runId,
+        documentId: context.documentId,
+        outcomes: context.outcomes,
+      }),
+    ),
+  },
+  guards: {
+    isOwnReply: ({ context, event }) =>
+      (event.type === 'store.committed' ? event.result.writeId : event.writeId) === context.prepared?.write.writeId,
+    canRetry: ({ context, event }) =>
+      event.type === 'store.failed' &&
+      event.writeId === context.prepared?.write.writeId &&
+      event.error.retryable &&
+      context.attempt + 1 < context.retry.maxAttempts,
+  },
+  delays: {
+    retryDelay: ({ context }) => context.delayMs,
+  },
+}).createMachine({
+  id: 'jobRun',
+  context: ({ input }) => ({ ...input, attempt: 0, delayMs: 0, outcomes: [] }),
+  initial: 'preparing',
+  states: {
+    preparing: {
+      invoke: {
+        src: 'prepareRun',
+        input: ({ context }) => ({ runId: context.runId, jobs: context.jobs }),
+        onDone: { target: 'committing', actions: assign({ prepared: ({ event }) => event.output }) },
+        onError: {
+          target: 'failed',
+          actions: assign({
+            outcomes: ({ context, event }) =>
+              failAll(context.jobs, {
+                kind: 'internal',
+                message: `preparing jobs failed: ${event.error instanceof Error ? event.error.message : String(event.error)}`,
+                retryable: false,
+              }),
+          }),
+        },
+      },
+    },
+    committing: {
+      entry: 'sendWrite',
+      on: {
+        'store.committed': {
+          guard: 'isOwnReply',
+          target: 'done',
+          actions: assign({
+            outcomes: ({ context, event }) => settleOutcomes(context.prepared as PreparedRun, event.result),
+          }),
+        },
+        'store.failed': [
+          {
+            guard: 'canRetry',
+            target: 'backingOff',
+            actions: assign(({ context, event }) => {
+              const [draw, seed] = nextRandom(context.seed);
+              return {
+                seed,
+                lastError: event.error,
+                delayMs: backoffDelay(context.attempt, draw, context.retry.baseMs, context.retry.maxMs),
+              };
+            }),
+          },
+          {
+            guard: 'isOwnReply',
+            target: 'failed',
+            actions: assign({
+              lastError: ({ event }) => event.error,
+              outcomes: ({ context, event }) =>
+                failAll(context.jobs, {
+                  ...event.error,
+                  message: `${event.error.message} (after ${context.attempt + 1} attempt${context.attempt === 0 ? '' : 's'}; nothing was written)`,
+                }),
+            }),
+          },
+        ],
+      },
+    },
+    backingOff: {
+      after: {
+        retryDelay: { target: 'committing', actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
+      },
+    },
+    done: { type: 'final', entry: 'reportFinished' },
+    failed: { type: 'final', entry: 'reportFinished' },
+  },
+});

@@ -1,0 +1,105 @@
+/** The kinds of failure a reactor reports; `classifyError` maps anything thrown onto one. */
+export const ERROR_KINDS = [
+  'validation',
+  'unknown-model',
+  'not-found',
+  'conflict',
+  'storage',
+  'network',
+  'timeout',
+  'auth',
+  'protocol',
+  'stopped',
+  'internal',
+] as const;
+
+/** One of {@link ERROR_KINDS}. */
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** Serialisable form of a {@link ReactorError}, as carried in machine context and events. */
+export interface ReactorErrorData {
+  readonly kind: ErrorKind;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorKind> = new Set(['storage', 'network', 'timeout']);
+
+/** The single error class of xstate-reactor: every rejection a user sees is one of these. */
+export class ReactorError extends Error {
+  readonly kind: ErrorKind;
+  readonly retryable: boolean;
+
+  constructor(kind: ErrorKind, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ReactorError';
+    this.kind = kind;
+    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(kind);
+  }
+
+  /** Plain data for events and context. */
+  toData(): ReactorErrorData {
+    return { kind: this.kind, message: this.message, retryable: this.retryable };
+  }
+
+  /** Rebuilds an error from its plain data form. */
+  static fromData(data: ReactorErrorData): ReactorError {
+    return new ReactorError(data.kind, data.message, { retryable: data.retryable });
+  }
+}
+
+const TRANSIENT_DOM_ERRORS = new Set([
+  'AbortError',
+  'TimeoutError',
+  'UnknownError',
+  'QuotaExceededError',
+  'TransactionInactiveError',
+  'DatabaseClosedError',
+]);
+const PERMANENT_DOM_ERRORS = new Set([
+  'ConstraintError',
+  'DataError',
+  'DataCloneError',
+  'InvalidStateError',
+  'NotFoundError',
+  'SchemaError',
+  'VersionError',
+]);
+
+function errorName(error: object): string | undefined {
+  const name = (error as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * Turns anything thrown into a {@link ReactorError}. This is the one place that decides what is
+ * retryable: storage errors that a later attempt may not hit (aborts, time-outs, quota) are; a
+ * constraint or data error is not.
+ */
+export function classifyError(error: unknown): ReactorError {
+  if (error instanceof ReactorError) return error;
+  if (typeof error === 'object' && error !== null) {
+    const name = errorName(error);
+    const message = (error as { message?: unknown }).message;
+    const text = typeof message === 'string' ? message : String(error);
+    if (name !== undefined) {
+      const inner = (error as { inner?: unknown }).inner;
+      const innerName = typeof inner === 'object' && inner !== null ? errorName(inner) : undefined;
+      const effective = innerName ?? name;
+      if (TRANSIENT_DOM_ERRORS.has(effective) || TRANSIENT_DOM_ERRORS.has(name)) {
+        return new ReactorError('storage', `storage failed (${effective}): ${text}`, {
+          retryable: true,
+          cause: error,
+        });
+      }
+      if (PERMANENT_DOM_ERRORS.has(effective) || PERMANENT_DOM_ERRORS.has(name)) {
+        return new ReactorError('storage', `storage rejected the write (${effective}): ${text}`, {
+          retryable: false,
+          cause: error,
+        });
+      }
+    }
+    return new ReactorError('internal', text, { retryable: false, cause: error });
+  }
+  return new ReactorError('internal', String(error), { retryable: false, cause: error });
+}

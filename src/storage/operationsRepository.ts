@@ -1,0 +1,218 @@
+import { Dexie } from 'dexie';
+import { ReactorError, type ReactorErrorData } from '../model/errors.js';
+import { canonicalJson } from '../model/hash.js';
+import type { HlcState } from '../model/hlc.js';
+import { type OrderKey, streamKey } from '../model/order.js';
+import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
+import type { KeyframeRow, OperationRow, ReactorDatabase } from './schema.js';
+
+/**
+ * One logical write sent to the operations store. A group commit applies many of these, in
+ * arrival order, in one transaction.
+ */
+export interface StoreWrite {
+  readonly writeId: string;
+  readonly insertJobs?: readonly Job[];
+  readonly completeJobs?: readonly string[];
+  readonly operations?: readonly OperationEnvelope[];
+  /** Skip ops whose id is already stored (loads). Local ops have fresh ids and skip the lookup. */
+  readonly dedupe?: boolean;
+  readonly keyframes?: readonly KeyframeRow[];
+  /** Drop keyframes of a stream that sort after a key (they no longer hold after a rebase). */
+  readonly dropKeyframesAfter?: readonly { readonly stream: string; readonly after: OrderKey }[];
+}
+
+/** What one write achieved. */
+export interface WriteResult {
+  readonly writeId: string;
+  readonly stored: readonly StoredOperation[];
+  readonly duplicates: readonly string[];
+  /** Set when the write's ops were refused (the job completion still committed). */
+  readonly error?: ReactorErrorData;
+}
+
+/** Counters that a commit advances; they move in memory only after the transaction commits. */
+export interface CommitCounters {
+  ordinal: number;
+  jobSeq: number;
+  readonly knownStreams: Set<string>;
+}
+
+function sameContent(a: OperationEnvelope, b: OperationEnvelope): boolean {
+  return (
+    a.documentId === b.documentId &&
+    a.scope === b.scope &&
+    a.branch === b.branch &&
+    a.type === b.type &&
+    a.timestamp === b.timestamp &&
+    a.origin === b.origin &&
+    canonicalJson(a.input) === canonicalJson(b.input)
+  );
+}
+
+function envelopeOf(row: OperationEnvelope): OperationEnvelope {
+  return {
+    id: row.id,
+    documentId: row.documentId,
+    scope: row.scope,
+    branch: row.branch,
+    type: row.type,
+    input: row.input,
+    timestamp: row.timestamp,
+    origin: row.origin,
+  };
+}
+
+/**
+ * Commits a group of writes in one transaction: job rows, operations (with ordinals), keyframes,
+ * the stream list and the reactor's counters. A job inserted and completed within the same group
+ * never touches the jobs table.
+ */
+export async function commitGroup(
+  db: ReactorDatabase,
+  writes: readonly StoreWrite[],
+  counters: CommitCounters,
+  hlc: () => HlcState,
+): Promise<WriteResult[]> {
+  const tables = [db.operations, db.jobs, db.keyframes, db.streams, db.meta];
+  const outcome = await db.transaction('rw', tables, async () => {
+    let ordinal = counters.ordinal;
+    let jobSeq = counters.jobSeq;
+    const newStreams: string[] = [];
+    const inserts = new Map<string, Job>();
+    const deletes: string[] = [];
+    const rows: OperationRow[] = [];
+    const results: WriteResult[] = [];
+
+    const dedupeIds: string[] = [];
+    for (const write of writes) {
+      if (write.dedupe === true) for (const op of write.operations ?? []) dedupeIds.push(op.id);
+    }
+    const existing = new Map<string, OperationEnvelope>();
+    if (dedupeIds.length > 0) {
+      const found = await db.operations.where('id').anyOf(dedupeIds).toArray();
+      for (const row of found) existing.set(row.id, row);
+    }
+
+    for (const write of writes) {
+      for (const job of write.insertJobs ?? []) {
+        inserts.set(job.id, job);
+        jobSeq = Math.max(jobSeq, job.seq);
+      }
+      for (const jobId of write.completeJobs ?? []) {
+        if (!inserts.delete(jobId)) deletes.push(jobId);
+      }
+      const ops = write.operations ?? [];
+      const stored: StoredOperation[] = [];
+      const duplicates: string[] = [];
+      let error: ReactorErrorData | undefined;
+      if (write.dedupe === true) {
+        const conflict = ops.find((op) => {
+          const prior = existing.get(op.id);
+          return prior !== undefined && !sameContent(prior, op);
+        });
+        if (conflict !== undefined) {
+          error = new ReactorError(
+            'protocol',
+            `operation ${JSON.stringify(conflict.id)} is already stored with different contents; an op id must never be reused`,
+          ).toData();
+        }
+      }
+      if (error === undefined) {
+        for (const op of ops) {
+          if (write.dedupe === true) {
+            if (existing.has(op.id)) {
+              duplicates.push(op.id);
+              continue;
+            }
+            existing.set(op.id, op);
+          }
+          ordinal += 1;
+          const key = streamKey(op);
+          if (!counters.knownStreams.has(key) && !newStreams.includes(key)) newStreams.push(key);
+          const storedOp: StoredOperation = { ...envelopeOf(op), ordinal };
+          stored.push(storedOp);
+          rows.push({ ...storedOp, stream: key });
+        }
+      }
+      results.push(
+        error === undefined
+          ? { writeId: write.writeId, stored, duplicates }
+          : { writeId: write.writeId, stored, duplicates, error },
+      );
+    }
+
+    if (inserts.size > 0) await db.jobs.bulkPut([...inserts.values()]);
+    if (deletes.length > 0) await db.jobs.bulkDelete(deletes);
+    if (rows.length > 0) await db.operations.bulkAdd(rows);
+    for (const write of writes) {
+      for (const drop of write.dropKeyframesAfter ?? []) {
+        await db.keyframes
+          .where('[stream+timestamp+id]')
+          .between(
+            [drop.stream, drop.after.timestamp, drop.after.id],
+            [drop.stream, Dexie.maxKey, Dexie.maxKey],
+            false,
+            true,
+          )
+          .delete();
+      }
+      if (write.keyframes !== undefined && write.keyframes.length > 0) await db.keyframes.bulkPut([...write.keyframes]);
+    }
+    if (newStreams.length > 0) {
+      await db.streams.bulkPut(
+        newStreams.map((stream) => {
+          const [documentId, scope, branch] = JSON.parse(stream) as [string, string, string];
+          return { stream, documentId, scope, branch };
+        }),
+      );
+    }
+    const meta = await db.meta.get('reactor');
+    if (meta === undefined)
+      throw new ReactorError(
+        'storage',
+        'the reactor meta row is missing; the database was altered outside the reactor',
+      );
+    await db.meta.put({ ...meta, hlc: hlc(), ordinal, jobSeq });
+    return { results, ordinal, jobSeq, newStreams };
+  });
+  counters.ordinal = outcome.ordinal;
+  counters.jobSeq = outcome.jobSeq;
+  for (const stream of outcome.newStreams) counters.knownStreams.add(stream);
+  return outcome.results;
+}
+
+/** Ops of a stream in canonical order, optionally strictly after a key. */
+export async function readStream(db: ReactorDatabase, stream: string, after?: OrderKey): Promise<OperationRow[]> {
+  const lower = after === undefined ? [stream, Dexie.minKey, Dexie.minKey] : [stream, after.timestamp, after.id];
+  return db.operations
+    .where('[stream+timestamp+id]')
+    .between(lower, [stream, Dexie.maxKey, Dexie.maxKey], after === undefined, true)
+    .toArray();
+}
+
+/** The latest keyframe of a stream strictly before `before` (or the latest of all). */
+export async function nearestKeyframe(
+  db: ReactorDatabase,
+  stream: string,
+  before?: OrderKey,
+): Promise<KeyframeRow | undefined> {
+  const upper = before === undefined ? [stream, Dexie.maxKey, Dexie.maxKey] : [stream, before.timestamp, before.id];
+  return db.keyframes
+    .where('[stream+timestamp+id]')
+    .between([stream, Dexie.minKey, Dexie.minKey], upper, true, before === undefined)
+    .last();
+}
+
+/** Stored ops with an ordinal greater than `ordinal`, in arrival order. */
+export async function readSince(db: ReactorDatabase, ordinal: number, limit: number): Promise<OperationRow[]> {
+  return db.operations.where('ordinal').above(ordinal).limit(limit).toArray();
+}
+
+/** How many ops a stream holds. */
+export async function countStream(db: ReactorDatabase, stream: string): Promise<number> {
+  return db.operations
+    .where('[stream+timestamp+id]')
+    .between([stream, Dexie.minKey, Dexie.minKey], [stream, Dexie.maxKey, Dexie.maxKey])
+    .count();
+}
