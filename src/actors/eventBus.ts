@@ -20,17 +20,41 @@ export type BusEventOf<T extends BusEvent['type']> = Extract<BusEvent, { type: T
 
 /** A typed rxjs event bus: `emit(event)`, `on(type)`. */
 export interface EventBus {
+  /** Queues an event; subscribers get it in a microtask, in emit order. */
   emit(event: BusEvent): void;
+  /** Resolves once every event emitted so far has been delivered. */
+  idle(): Promise<void>;
   on<T extends BusEvent['type']>(type: T): Observable<BusEventOf<T>>;
   readonly events$: Observable<BusEvent>;
   complete(): void;
 }
 
-/** Creates an event bus. Delivery is synchronous, in emit order. */
+/**
+ * Creates an event bus. Delivery is deferred to a microtask (in emit order), so an actor that
+ * emits never runs subscribers, and the actors behind them, inside its own transition.
+ */
 export function createEventBus(): EventBus {
   const subject = new Subject<BusEvent>();
+  let queue: BusEvent[] = [];
+  let scheduled = false;
+  let waiters: (() => void)[] = [];
+  const deliver = () => {
+    for (let i = 0; i < queue.length; i++) subject.next(queue[i] as BusEvent);
+    queue = [];
+    scheduled = false;
+    const resolved = waiters;
+    waiters = [];
+    for (const resolve of resolved) resolve();
+  };
   return {
-    emit: (event) => subject.next(event),
+    emit: (event) => {
+      queue.push(event);
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(deliver);
+      }
+    },
+    idle: () => (scheduled ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve()),
     on: <T extends BusEvent['type']>(type: T) =>
       subject.pipe(filter((event): event is BusEventOf<T> => event.type === type)),
     events$: subject.asObservable(),

@@ -68,9 +68,15 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
         `document ${doc} already exists${working.deleted ? ' (deleted)' : ''}; choose another id`,
       );
     }
+    const model = ports.models.get(job.create);
+    if (model === undefined) {
+      throw new ReactorError('unknown-model', `createDocument: this reactor has no model "${job.create}"`);
+    }
     made.push(op('document', CREATE_DOCUMENT, { model: job.create }, 0));
     working.exists = true;
     working.model = job.create;
+    working.scopes.global = { state: model.initialState(), count: 0 };
+    working.scopes.local = { state: model.initialState(), count: 0 };
     return made;
   }
   if (!working.exists) {

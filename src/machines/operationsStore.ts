@@ -1,4 +1,4 @@
-import { type AnyActorRef, assign, fromPromise, setup } from 'xstate';
+import { type AnyActorRef, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { ReactorErrorData } from '../model/errors.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
 
@@ -52,23 +52,23 @@ export const operationsStoreMachine = setup({
   },
   actions: {
     publishWritten: (_, _params: { results: readonly WriteResult[]; writes: readonly PendingWrite[] }) => {},
-    replyCommitted: (_, params: { results: readonly WriteResult[]; writes: readonly PendingWrite[] }) => {
-      params.writes.forEach((pending, i) => {
-        const result = params.results[i];
-        if (pending.replyTo !== undefined && result !== undefined) {
-          pending.replyTo.send({ type: 'store.committed', result } satisfies StoreReply);
-        }
-      });
-    },
-    replyFailed: (_, params: { error: ReactorErrorData; writes: readonly PendingWrite[] }) => {
+    replyCommitted: enqueueActions(
+      ({ enqueue }, params: { results: readonly WriteResult[]; writes: readonly PendingWrite[] }) => {
+        params.writes.forEach((pending, i) => {
+          const result = params.results[i];
+          if (pending.replyTo !== undefined && result !== undefined) {
+            enqueue.sendTo(pending.replyTo, { type: 'store.committed', result } satisfies StoreReply);
+          }
+        });
+      },
+    ),
+    replyFailed: enqueueActions(({ enqueue }, params: { error: ReactorErrorData; writes: readonly PendingWrite[] }) => {
       for (const pending of params.writes) {
-        pending.replyTo?.send({
-          type: 'store.failed',
-          writeId: pending.write.writeId,
-          error: params.error,
-        } satisfies StoreReply);
+        if (pending.replyTo === undefined) continue;
+        const reply: StoreReply = { type: 'store.failed', writeId: pending.write.writeId, error: params.error };
+        enqueue.sendTo(pending.replyTo, reply);
       }
-    },
+    }),
     reportFailure: (_, _params: { error: ReactorErrorData }) => {},
   },
   guards: {

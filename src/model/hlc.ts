@@ -19,7 +19,8 @@ export interface HlcTimestamp extends HlcState {
 const WALL_WIDTH = 11;
 const LOGICAL_WIDTH = 5;
 const MAX_LOGICAL = 36 ** LOGICAL_WIDTH - 1;
-const PATTERN = /^([0-9a-z]{11}):([0-9a-z]{5}):(.+)$/;
+// `s`: a node is any reactor id, and ids may contain line breaks.
+const PATTERN = /^([0-9a-z]{11}):([0-9a-z]{5}):(.+)$/s;
 
 /** The clock before anything happened. */
 export const HLC_ZERO: HlcState = Object.freeze({ wall: 0, logical: 0 });

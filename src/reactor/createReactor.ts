@@ -108,6 +108,8 @@ export interface Reactor {
   readonly events$: Observable<BusEvent>;
   /** The root XState actor. */
   readonly system: Actor<typeof reactorMachine>;
+  /** Resolves when every accepted job has run, the store is idle and the view is up to date. */
+  whenIdle(): Promise<void>;
   stop(options?: StopOptions): Promise<void>;
 }
 
@@ -217,7 +219,10 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     models,
     hlc,
     newOperationId: () => newId(16),
-    read: (documentId, branch) => projector.read(documentId, branch),
+    read: async (documentId, branch) => {
+      await bus.idle();
+      return projector.read(documentId, branch);
+    },
   });
   const machine = reactorMachine.provide({
     actors: {
@@ -261,6 +266,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   const seedSource = options.random ?? Math.random;
   const actorOptions: Parameters<typeof createActor<typeof machine>>[1] = {
     clock,
+    systemId: 'reactor',
     input: {
       reactorId,
       concurrency,
@@ -363,6 +369,32 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     });
     assertCloneable(actions, `${where}: the actions' input`);
     return (actions as Action[]).map((action) => structuredClone(action));
+  };
+
+  /** No job running (nor waiting, when `drain`), the store idle with nothing pending. */
+  const quiet = (drain: boolean) => () => {
+    const queue = child('queue')?.getSnapshot().context as { runningCount: number; waiting: number } | undefined;
+    const store = child('operationsStore')?.getSnapshot() as
+      | { value: string; context: { pending: readonly unknown[] } }
+      | undefined;
+    return (
+      queue !== undefined &&
+      queue.runningCount === 0 &&
+      (!drain || queue.waiting === 0) &&
+      store !== undefined &&
+      store.value === 'idle' &&
+      store.context.pending.length === 0
+    );
+  };
+  const settle = async (drain: boolean) => {
+    const actors = [child('queue'), child('operationsStore'), child('jobExecutor')];
+    const done = quiet(drain);
+    do {
+      await bus.idle();
+      await whenQuiet(actors, done);
+      await bus.idle();
+      await projector.settledAll();
+    } while (!done() || buffer.length > 0);
   };
 
   const reactor: Reactor = {
@@ -474,6 +506,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         );
       }
       const branch = checkBranch(readOptions.branch, 'operations');
+      await bus.idle();
       await projector.settled(documentId);
       const key = streamKey({ documentId, scope, branch });
       const rows = await readStream(db, key);
@@ -482,6 +515,12 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         const error = projector.errorOf(key, row.id);
         return error === undefined ? { ...envelope, index } : { ...envelope, index, error };
       });
+    },
+
+    async whenIdle() {
+      ensureRunning('whenIdle');
+      flush();
+      await settle(true);
     },
 
     stop(stopOptions = {}) {
@@ -493,27 +532,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         } else {
           flush();
           system.send({ type: 'reactor.stop', drain: stopOptions.drain !== false });
-          const drain = stopOptions.drain !== false;
-          const actors = [child('queue'), child('operationsStore'), child('jobExecutor')];
-          const quiet = () => {
-            const queue = child('queue')?.getSnapshot().context as
-              | { runningCount: number; waiting: number }
-              | undefined;
-            const store = child('operationsStore')?.getSnapshot() as
-              | { value: string; context: { pending: readonly unknown[] } }
-              | undefined;
-            return (
-              queue !== undefined &&
-              queue.runningCount === 0 &&
-              (!drain || queue.waiting === 0) &&
-              store !== undefined &&
-              store.value === 'idle' &&
-              store.context.pending.length === 0
-            );
-          };
-          await whenQuiet(actors, quiet);
-          await projector.settledAll();
-          await whenQuiet(actors, quiet);
+          await settle(stopOptions.drain !== false);
           system.send({ type: 'reactor.stopped' });
         }
         system.stop();
@@ -521,7 +540,9 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         phase = 'stopped';
         const error = new ReactorError(
           'stopped',
-          `reactor "${reactorId}" stopped before this job ran; it is persisted and runs when the reactor reopens`,
+          stopOptions.abort === true
+            ? `reactor "${reactorId}" was aborted before this job completed; if it was persisted, it runs when the reactor reopens`
+            : `reactor "${reactorId}" stopped before this job ran; it is persisted and runs when the reactor reopens`,
         );
         for (const waiter of waiters.values()) waiter.reject(error);
         waiters.clear();
