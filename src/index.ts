@@ -21,4 +21,5 @@ export type { Clock } from './reactor/clock.js';
 export { systemClock } from './reactor/clock.js';
 export type { DocumentsApi, Reactor, ReactorOptions, StopOptions } from './reactor/createReactor.js';
 export { createReactor } from './reactor/createReactor.js';
+export { type InspectionRecord, toInspectionRecord } from './reactor/inspection.js';
 export type { StorageOptions } from './storage/schema.js';

@@ -27,6 +27,8 @@ export interface ProjectorPorts {
   /** Sends a keyframe write to the operations store (fire and forget). */
   readonly persist: (write: Omit<StoreWrite, 'writeId'>) => void;
   readonly onRebased?: (stream: string, replayed: number) => void;
+  /** A rebuild failed (its reads failed); the document keeps its last good snapshot. */
+  readonly onError?: (documentId: string, error: unknown) => void;
 }
 
 /** A stream's materialised fold. */
@@ -189,6 +191,11 @@ export class DocumentProjector {
     };
   }
 
+  /** The work still running for a document, if any. */
+  pending(documentId: string): Promise<void> | undefined {
+    return this.#docs.get(documentId)?.chain ?? undefined;
+  }
+
   /** Resolves once all pending work for a document is done. */
   async settled(documentId: string): Promise<void> {
     const chain = this.#docs.get(documentId)?.chain;
@@ -268,6 +275,7 @@ export class DocumentProjector {
     const next: Promise<void> = previous
       .then(() => work())
       .then(() => this.#publish([record]))
+      .catch((error: unknown) => this.#ports.onError?.(record.id, error))
       .finally(() => {
         if (record.chain === next) record.chain = null;
       });

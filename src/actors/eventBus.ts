@@ -13,7 +13,8 @@ export type BusEvent =
     }
   | { readonly type: 'jobs.settled'; readonly outcomes: readonly JobOutcome[] }
   | { readonly type: 'store.failed'; readonly error: ReactorErrorData }
-  | { readonly type: 'document.rebased'; readonly stream: string; readonly replayed: number };
+  | { readonly type: 'document.rebased'; readonly stream: string; readonly replayed: number }
+  | { readonly type: 'view.failed'; readonly documentId: string; readonly error: ReactorErrorData };
 
 /** The bus event of a given type. */
 export type BusEventOf<T extends BusEvent['type']> = Extract<BusEvent, { type: T }>;

@@ -41,12 +41,12 @@ export const queueMachine = setup({
     startRun: enqueueActions(({ system, enqueue }, params: { documentId: string; jobs: readonly Job[] }) => {
       enqueue.sendTo(system.get('jobExecutor'), { type: 'executor.run', ...params } as EventObject);
     }),
-    dispatch: enqueueActions(({ context, enqueue, system }) => {
+    dispatch: enqueueActions(({ context, enqueue }) => {
       const [next, runs] = planRuns(context, context.concurrency, context.maxBatch);
       if (runs.length === 0) return;
       enqueue.assign({ ...next, waiting: pendingCount(next) });
-      for (const run of runs)
-        enqueue.sendTo(system.get('jobExecutor'), { type: 'executor.run', ...run } as EventObject);
+      // Through the named action, so `.provide()` can replace how runs start.
+      for (const run of runs) enqueue({ type: 'startRun', params: run } as never);
     }),
   },
 }).createMachine({

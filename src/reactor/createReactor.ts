@@ -114,6 +114,7 @@ export interface Reactor {
 }
 
 interface Waiter {
+  readonly documentId: string;
   resolve(outcome: JobOutcome & { ok: true }): void;
   reject(error: ReactorError): void;
 }
@@ -210,7 +211,11 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       keyframeWrites += 1;
       sendToStore({ ...write, writeId: `view:${keyframeWrites}` });
     },
-    onRebased: (stream, replayed) => root?.system.get('documentView')?.send({ type: 'view.rebased', stream, replayed }),
+    onRebased: (stream, replayed) => {
+      root?.system.get('documentView')?.send({ type: 'view.rebased', stream, replayed });
+      bus.emit({ type: 'document.rebased', stream, replayed });
+    },
+    onError: (documentId, error) => bus.emit({ type: 'view.failed', documentId, error: classifyError(error).toData() }),
   });
   await projector.materialise(boot.streams.map((row) => parseStreamKey(row.stream)));
 
@@ -285,8 +290,14 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       const waiter = waiters.get(outcome.jobId);
       if (waiter === undefined) continue;
       waiters.delete(outcome.jobId);
-      if (outcome.ok) waiter.resolve(outcome);
-      else waiter.reject(ReactorError.fromData(outcome.error));
+      if (!outcome.ok) {
+        waiter.reject(ReactorError.fromData(outcome.error));
+        continue;
+      }
+      // Resolve once the view shows the job's effect (a rebase may still be running).
+      const pending = projector.pending(waiter.documentId);
+      if (pending === undefined) waiter.resolve(outcome);
+      else pending.then(() => waiter.resolve(outcome));
     }
   });
 
@@ -319,7 +330,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     jobSeq += 1;
     const job = make(newId(16), jobSeq);
     const promise = new Promise<JobOutcome & { ok: true }>((resolve, reject) =>
-      waiters.set(job.id, { resolve, reject }),
+      waiters.set(job.id, { documentId: job.documentId, resolve, reject }),
     );
     if (buffer.length === 0) queueMicrotask(flush);
     buffer.push(job);
