@@ -168,7 +168,14 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   const clock = options.clock ?? systemClock;
   const newId = createIdGenerator(options.random);
 
-  const db = new ReactorDatabase(options.storage);
+  const storage = options.storage ?? {};
+  if (storage.indexedDB === undefined && typeof globalThis.indexedDB === 'undefined') {
+    throw new ReactorError(
+      'validation',
+      'createReactor: no IndexedDB here; pass storage: { dbName, indexedDB, IDBKeyRange } (in Node, from fake-indexeddb)',
+    );
+  }
+  const db = new ReactorDatabase(storage);
   let boot: Awaited<ReturnType<typeof loadBootState>>;
   try {
     boot = await loadBootState(db, () => newId(12), options.id);
