@@ -1,11 +1,14 @@
 import { fromPromise } from 'xstate';
 import type { PreparedRun } from '../machines/jobRun.js';
 import type { AnyDocumentModel } from '../model/documentModel.js';
+import type { ReactorErrorData } from '../model/errors.js';
 import { ReactorError } from '../model/errors.js';
 import { describeFailure } from '../model/fold.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
+import type { SyncCursor } from '../model/sync.js';
 import {
   CREATE_DOCUMENT,
+  DEFAULT_BRANCH,
   DELETE_DOCUMENT,
   type Job,
   type JobOutcome,
@@ -15,6 +18,7 @@ import {
   type OperationEnvelope,
   type Scope,
 } from '../model/types.js';
+import type { DeadLetterRow } from '../storage/schema.js';
 import type { DocumentReading } from './documentProjector.js';
 
 /** What preparing a batch needs. */
@@ -24,6 +28,8 @@ export interface PrepareRunPorts {
   readonly hlc: HybridLogicalClock;
   readonly newOperationId: () => string;
   readonly read: (documentId: string, branch: string) => Promise<DocumentReading>;
+  /** Physical time, for dead-letter timestamps. */
+  readonly now: () => number;
 }
 
 /** A document's state as a batch sees it, job after job. */
@@ -132,10 +138,67 @@ function outcomeOf(jobId: string, error: unknown): JobOutcome {
   return { jobId, ok: false, error: data };
 }
 
-/** Moves the clock past every op of a load job; a malformed timestamp fails the job. */
-function receiveLoad(job: LoadJob, hlc: HybridLogicalClock): readonly OperationEnvelope[] {
-  for (const op of job.operations) hlc.receive(op.timestamp);
-  return job.operations;
+/** What a load job keeps and refuses. */
+interface LoadVerdict {
+  readonly accepted: OperationEnvelope[];
+  readonly rejected: { readonly op: OperationEnvelope; readonly reason: ReactorErrorData }[];
+}
+
+/**
+ * Checks a load job's ops against the models this reactor knows. A document whose type has no
+ * model here can never be folded: its CREATE, and its ops once that is known, are refused and
+ * become dead letters. Ops of a document not created yet are kept (their CREATE may come later).
+ * An op whose action the model lacks, or whose reducer throws at its position, is kept and marked
+ * with `error`, on every reactor alike, so logs and states stay equal everywhere.
+ */
+async function judgeLoad(
+  job: LoadJob,
+  ports: PrepareRunPorts,
+  types: Map<string, string | null>,
+): Promise<LoadVerdict> {
+  const verdict: LoadVerdict = { accepted: [], rejected: [] };
+  const reject = (op: OperationEnvelope, kind: ReactorErrorData['kind'], message: string) =>
+    verdict.rejected.push({ op, reason: { kind, message, retryable: false } });
+  for (const op of job.operations) {
+    if (!types.has(op.documentId)) {
+      const reading = await ports.read(op.documentId, DEFAULT_BRANCH);
+      types.set(op.documentId, reading.model ?? null);
+    }
+    const doc = JSON.stringify(op.documentId);
+    if (op.scope === 'document') {
+      if (op.type === CREATE_DOCUMENT) {
+        const model = (op.input as { model?: unknown } | undefined)?.model;
+        if (typeof model !== 'string' || !ports.models.has(model)) {
+          reject(
+            op,
+            'unknown-model',
+            `document ${doc} has type ${JSON.stringify(model)}, which this reactor has no model for`,
+          );
+          // Later ops of this document in the batch are refused too.
+          if (types.get(op.documentId) === null) types.set(op.documentId, String(model));
+          continue;
+        }
+        if (types.get(op.documentId) === null) types.set(op.documentId, model);
+      } else if (op.type !== DELETE_DOCUMENT) {
+        reject(
+          op,
+          'validation',
+          `"${op.type}" is not an operation of the document scope (expected CREATE_DOCUMENT or DELETE_DOCUMENT)`,
+        );
+        continue;
+      }
+      verdict.accepted.push(op);
+      continue;
+    }
+    const type = types.get(op.documentId);
+    const model = type === null || type === undefined ? undefined : ports.models.get(type);
+    if (type !== null && type !== undefined && model === undefined) {
+      reject(op, 'unknown-model', `document ${doc} has type "${type}", which this reactor has no model for`);
+      continue;
+    }
+    verdict.accepted.push(op);
+  }
+  return verdict;
 }
 
 /**
@@ -150,11 +213,34 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
     const first = input.jobs[0];
     const load = first?.kind === 'load';
     const working = new Map<string, Working>();
+    const types = new Map<string, string | null>();
+    const deadLetters: DeadLetterRow[] = [];
+    const cursors: SyncCursor[] = [];
+    const retried: string[] = [];
+    let source: string | undefined;
     for (const job of input.jobs) {
       try {
         if (job.kind === 'load') {
-          operations.push(...receiveLoad(job, ports.hlc));
-          outcomes.push({ jobId: job.id, ok: true, operations: [], stored: 0, duplicates: 0 });
+          for (const op of job.operations) ports.hlc.receive(op.timestamp);
+          const verdict = await judgeLoad(job, ports, types);
+          operations.push(...verdict.accepted);
+          source = job.source;
+          if (job.cursor !== undefined) cursors.push(job.cursor);
+          if (job.retrying !== undefined) retried.push(...job.retrying);
+          for (const { op, reason } of verdict.rejected) {
+            const direction = job.direction ?? 'receive';
+            const remote = job.source ?? '(local)';
+            deadLetters.push({
+              id: `${direction}:${remote}:${op.id}`,
+              remote,
+              direction,
+              operation: op,
+              reason,
+              at: ports.now(),
+            });
+          }
+          const rejected = verdict.rejected.map(({ op, reason }) => ({ id: op.id, reason }));
+          outcomes.push({ jobId: job.id, ok: true, operations: [], stored: 0, duplicates: 0, rejected });
           continue;
         }
         let state = working.get(job.branch);
@@ -167,7 +253,7 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
           const { index: _index, ...envelope } = op;
           operations.push(envelope);
         }
-        outcomes.push({ jobId: job.id, ok: true, operations: made, stored: made.length, duplicates: 0 });
+        outcomes.push({ jobId: job.id, ok: true, operations: made, stored: made.length, duplicates: 0, rejected: [] });
       } catch (error) {
         outcomes.push(outcomeOf(job.id, error));
       }
@@ -178,6 +264,10 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
         completeJobs: input.jobs.map((job) => job.id),
         operations,
         ...(load ? { dedupe: true } : {}),
+        ...(source === undefined ? {} : { source }),
+        ...(cursors.length > 0 ? { cursors } : {}),
+        ...(deadLetters.length > 0 ? { deadLetters } : {}),
+        ...(retried.length > 0 ? { dropDeadLetters: retried } : {}),
       },
       outcomes,
     };

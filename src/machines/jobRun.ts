@@ -47,13 +47,31 @@ function failAll(jobs: readonly Job[], error: ReactorErrorData): JobOutcome[] {
   return jobs.map((job) => ({ jobId: job.id, ok: false as const, error }));
 }
 
-/** Merges the store's answer into the prepared outcomes. */
-export function settleOutcomes(prepared: PreparedRun, result: WriteResult): JobOutcome[] {
-  return prepared.outcomes.map((outcome) => {
+/**
+ * Merges the store's answer into the prepared outcomes. For loads, each job is credited with the
+ * ops of its own that were stored; an id seen earlier in the batch counts as a duplicate.
+ */
+export function settleOutcomes(prepared: PreparedRun, result: WriteResult, jobs: readonly Job[]): JobOutcome[] {
+  const stored = new Set(result.stored.map((op) => op.id));
+  const credited = new Set<string>();
+  return prepared.outcomes.map((outcome, i) => {
     if (!outcome.ok) return outcome;
     if (result.error !== undefined) return { jobId: outcome.jobId, ok: false as const, error: result.error };
-    if (outcome.operations.length > 0) return outcome;
-    return { ...outcome, stored: result.stored.length, duplicates: result.duplicates.length };
+    const job = jobs[i];
+    if (job?.kind !== 'load') return outcome;
+    const refused = new Set(outcome.rejected.map((r) => r.id));
+    let mine = 0;
+    let duplicates = 0;
+    for (const op of job.operations) {
+      if (refused.has(op.id)) continue;
+      if (stored.has(op.id) && !credited.has(op.id)) {
+        credited.add(op.id);
+        mine += 1;
+      } else {
+        duplicates += 1;
+      }
+    }
+    return { ...outcome, stored: mine, duplicates };
   });
 }
 
@@ -128,7 +146,8 @@ export const jobRunMachine = setup({
           guard: 'isOwnReply',
           target: 'done',
           actions: assign({
-            outcomes: ({ context, event }) => settleOutcomes(context.prepared as PreparedRun, event.result),
+            outcomes: ({ context, event }) =>
+              settleOutcomes(context.prepared as PreparedRun, event.result, context.jobs),
           }),
         },
         'store.failed': [

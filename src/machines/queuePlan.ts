@@ -18,19 +18,25 @@ export interface RunRequest {
 /** The empty queue. */
 export const EMPTY_QUEUE: QueueState = { pending: {}, ready: [], running: {}, runningCount: 0 };
 
+/** The FIFO a job waits in: its lane if it has one, else its document. */
+export function laneOf(job: Job): string {
+  return (job.kind === 'load' ? job.lane : undefined) ?? job.documentId;
+}
+
 /** Adds jobs at the tail of their documents' FIFOs. */
 export function addJobs(state: QueueState, jobs: readonly Job[]): QueueState {
   const pending: Record<string, readonly Job[]> = { ...state.pending };
   const added: Record<string, Job[]> = {};
   const ready = [...state.ready];
   for (const job of jobs) {
-    let list = added[job.documentId];
+    const lane = laneOf(job);
+    let list = added[lane];
     if (list === undefined) {
       list = [];
-      added[job.documentId] = list;
-      const known = state.pending[job.documentId];
-      if ((known === undefined || known.length === 0) && state.running[job.documentId] === undefined) {
-        ready.push(job.documentId);
+      added[lane] = list;
+      const known = state.pending[lane];
+      if ((known === undefined || known.length === 0) && state.running[lane] === undefined) {
+        ready.push(lane);
       }
     }
     list.push(job);

@@ -4,6 +4,7 @@ import { jobExecutorMachine } from './jobExecutor.js';
 import type { RetryPolicy } from './jobRun.js';
 import { operationsStoreMachine } from './operationsStore.js';
 import { queueMachine } from './queue.js';
+import { syncManagerMachine } from './syncManager.js';
 
 /** Settings of the root machine (plain data). */
 export interface ReactorMachineInput {
@@ -33,6 +34,7 @@ export const reactorMachine = setup({
     documentView: documentViewMachine,
     jobExecutor: jobExecutorMachine,
     queue: queueMachine,
+    syncManager: syncManagerMachine,
   },
   guards: {
     keepsQueue: ({ event }) => event.type === 'reactor.stop' && !event.drain,
@@ -63,6 +65,7 @@ export const reactorMachine = setup({
         maxBatch: context.maxBatch,
       }),
     },
+    { id: 'syncManager', systemId: 'syncManager', src: 'syncManager' },
   ],
   initial: 'running',
   states: {

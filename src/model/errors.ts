@@ -71,6 +71,14 @@ function errorName(error: object): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
+/** Whether a storage error of this name is worth retrying; `undefined` when the name is not a storage error. */
+function retryableByName(name: string | undefined): boolean | undefined {
+  if (name === undefined) return undefined;
+  if (TRANSIENT_DOM_ERRORS.has(name)) return true;
+  if (PERMANENT_DOM_ERRORS.has(name)) return false;
+  return undefined;
+}
+
 /**
  * Turns anything thrown into a {@link ReactorError}. This is the one place that decides what is
  * retryable: storage errors that a later attempt may not hit (aborts, time-outs, quota) are; a
@@ -85,14 +93,17 @@ export function classifyError(error: unknown): ReactorError {
     if (name !== undefined) {
       const inner = (error as { inner?: unknown }).inner;
       const innerName = typeof inner === 'object' && inner !== null ? errorName(inner) : undefined;
-      const effective = innerName ?? name;
-      if (TRANSIENT_DOM_ERRORS.has(effective) || TRANSIENT_DOM_ERRORS.has(name)) {
+      // Dexie wraps the cause (an AbortError around a ConstraintError): the cause decides when known.
+      const byInner = retryableByName(innerName);
+      const retryable = byInner ?? retryableByName(name);
+      const effective = byInner === undefined ? name : (innerName as string);
+      if (retryable === true) {
         return new ReactorError('storage', `storage failed (${effective}): ${text}`, {
           retryable: true,
           cause: error,
         });
       }
-      if (PERMANENT_DOM_ERRORS.has(effective) || PERMANENT_DOM_ERRORS.has(name)) {
+      if (retryable === false) {
         return new ReactorError('storage', `storage rejected the write (${effective}): ${text}`, {
           retryable: false,
           cause: error,

@@ -28,7 +28,10 @@ function write(value: unknown): string {
 
 function writeObject(value: object): string {
   if (Array.isArray(value)) return `[${value.map(write).join(',')}]`;
-  if (value instanceof Date) return `{"#date":${JSON.stringify(value.toISOString())}}`;
+  if (value instanceof Date) {
+    // An invalid Date is structured-cloneable, so a reducer may return one; toISOString would throw.
+    return Number.isNaN(value.getTime()) ? '{"#date":null}' : `{"#date":${JSON.stringify(value.toISOString())}}`;
+  }
   if (value instanceof Map) {
     const entries = [...value.entries()].map(([k, v]) => `[${write(k)},${write(v)}]`).sort();
     return `{"#map":[${entries.join(',')}]}`;

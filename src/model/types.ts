@@ -1,4 +1,5 @@
 import type { ReactorErrorData } from './errors.js';
+import type { RejectedOperation, SyncCursor } from './sync.js';
 
 /** Scopes of a document's streams. `document` holds CREATE/DELETE; `local` is never synced by default. */
 export const SCOPES = ['document', 'global', 'local'] as const;
@@ -100,6 +101,14 @@ export interface LoadJob {
   readonly operations: readonly OperationEnvelope[];
   /** The remote the operations came from, if any. */
   readonly source?: string;
+  /** Queue lane when not the document (a pull page spans documents and keeps its order). */
+  readonly lane?: string;
+  /** A sync cursor to commit in the same transaction as the ops. */
+  readonly cursor?: SyncCursor;
+  /** Where refused ops are filed: `pull` (we fetched them) or `receive` (they were pushed to us). */
+  readonly direction?: 'pull' | 'receive';
+  /** Dead letters this job retries: dropped when it commits (refiled if refused again). */
+  readonly retrying?: readonly string[];
 }
 
 /** The outcome of one job, as published on the event bus. */
@@ -113,5 +122,7 @@ export type JobOutcome =
       readonly stored: number;
       /** Operations skipped because their id was already stored. */
       readonly duplicates: number;
+      /** Operations refused (unknown model or action): filed as dead letters, not stored. */
+      readonly rejected: readonly RejectedOperation[];
     }
   | { readonly jobId: string; readonly ok: false; readonly error: ReactorErrorData };

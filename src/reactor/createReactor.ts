@@ -11,25 +11,31 @@ import {
   type Subscribable,
 } from 'xstate';
 import { DocumentProjector } from '../actors/documentProjector.js';
+import { createEndpoint } from '../actors/endpoint.js';
 import { type BusEvent, createEventBus } from '../actors/eventBus.js';
 import { createPrepareRunLogic } from '../actors/prepareRunLogic.js';
+import { createSyncLogic } from '../actors/syncLogic.js';
 import { documentViewMachine } from '../machines/documentView.js';
 import { jobExecutorMachine } from '../machines/jobExecutor.js';
 import type { RetryPolicy } from '../machines/jobRun.js';
 import { jobRunMachine } from '../machines/jobRun.js';
 import { operationsStoreMachine } from '../machines/operationsStore.js';
 import { reactorMachine } from '../machines/reactor.js';
+import { pingPongMachine, pullMachine, pushMachine } from '../machines/remote/remote.js';
+import { syncManagerMachine } from '../machines/syncManager.js';
 import type { AnyDocumentModel, DocumentModel } from '../model/documentModel.js';
 import { parseOperationEnvelope } from '../model/envelope.js';
 import { classifyError, ReactorError } from '../model/errors.js';
 import { HybridLogicalClock } from '../model/hlc.js';
 import { parseStreamKey, streamKey } from '../model/order.js';
+import type { Channel, Endpoint } from '../model/sync.js';
 import {
   type Action,
   DEFAULT_BRANCH,
   type DocumentSnapshot,
   type Job,
   type JobOutcome,
+  type LoadJob,
   type Operation,
   type OperationEnvelope,
   SCOPES,
@@ -46,9 +52,12 @@ import {
   type WriteResult,
 } from '../storage/operationsRepository.js';
 import { ReactorDatabase, type StorageOptions } from '../storage/schema.js';
+import { loadSyncState } from '../storage/syncRepository.js';
 import { type Clock, systemClock } from './clock.js';
 import { createIdGenerator } from './ids.js';
 import { whenQuiet } from './quiescence.js';
+import { createReplyHub } from './replyHub.js';
+import { createSyncApi, type SyncApi } from './syncApi.js';
 
 /** Options of {@link createReactor}. */
 export interface ReactorOptions {
@@ -104,6 +113,10 @@ export interface Reactor {
   load(operations: readonly unknown[], options?: { source?: string }): Promise<{ stored: number; duplicates: number }>;
   readonly documents: DocumentsApi;
   operations(documentId: string, options?: { scope?: Scope; branch?: string }): Promise<Operation[]>;
+  /** Remotes this reactor synchronises with. */
+  readonly sync: SyncApi;
+  /** What this reactor serves to other reactors' channels. */
+  readonly endpoint: Endpoint;
   /** Every event on the reactor's bus. */
   readonly events$: Observable<BusEvent>;
   /** The root XState actor. */
@@ -231,10 +244,26 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     models,
     hlc,
     newOperationId: () => newId(16),
+    now: () => clock.now(),
     read: async (documentId, branch) => {
       await bus.idle();
       return projector.read(documentId, branch);
     },
+  });
+  const channels = new Map<string, Channel>();
+  const syncBoot = await loadSyncState(db);
+  const remotes = new Map(syncBoot.remotes.map((row) => [row.name, row]));
+  const commitSync = (write: Omit<StoreWrite, 'writeId'>) => replies.commit(write);
+  const submitLoad = (job: Omit<LoadJob, 'kind' | 'id' | 'seq'>) =>
+    submit((id, seq): LoadJob => ({ ...job, kind: 'load', id, seq }));
+  const syncLogic = createSyncLogic({
+    reactorId,
+    db,
+    bus,
+    channel: (name) => channels.get(name),
+    submitLoad,
+    commit: commitSync,
+    now: () => clock.now(),
   });
   const machine = reactorMachine.provide({
     actors: {
@@ -251,7 +280,13 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         actions: {
           publishWritten: (_, params) => {
             const operations = params.results.flatMap((result) => result.stored);
-            if (operations.length > 0) bus.emit({ type: 'operations.written', operations, sources: {} });
+            if (operations.length === 0) return;
+            const sources: Record<string, string> = {};
+            params.results.forEach((result, i) => {
+              const source = params.writes[i]?.write.source;
+              if (source !== undefined) for (const op of result.stored) sources[op.id] = source;
+            });
+            bus.emit({ type: 'operations.written', operations, sources });
           },
           reportFailure: (_, params) => bus.emit({ type: 'store.failed', error: params.error }),
         },
@@ -270,6 +305,13 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         },
         actions: {
           publishOutcomes: (_, params) => bus.emit({ type: 'jobs.settled', outcomes: params.outcomes }),
+        },
+      }),
+      syncManager: syncManagerMachine.provide({
+        actors: {
+          push: pushMachine.provide({ actors: syncLogic }),
+          pull: pullMachine.provide({ actors: syncLogic }),
+          pingPong: pingPongMachine.provide({ actors: syncLogic }),
         },
       }),
     },
@@ -308,6 +350,9 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     }
   });
 
+  const replies = createReplyHub((write) =>
+    root?.system.get('operationsStore')?.send({ type: 'store.write', ...write }),
+  );
   root.start();
   const system = root;
   const child = (id: 'queue' | 'operationsStore' | 'jobExecutor'): AnyActorRef | undefined => system.system.get(id);
@@ -415,9 +460,40 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     } while (!done() || buffer.length > 0);
   };
 
+  const sync = createSyncApi({
+    reactorId,
+    db,
+    syncManager: () => system.system.get('syncManager'),
+    channels,
+    remotes,
+    currentOrdinal: () => counters.ordinal,
+    written$: bus.on('operations.written'),
+    commit: commitSync,
+    submitLoad,
+    ensureRunning,
+    now: () => clock.now(),
+    seed: () => Math.floor(seedSource() * 2 ** 31),
+    retry: { baseMs: retry.baseMs, maxMs: retry.maxMs },
+  });
+  const endpoint = createEndpoint({
+    db,
+    bus,
+    maxPushBatch: 5000,
+    maxPullLimit: 5000,
+    currentOrdinal: () => counters.ordinal,
+    submitLoad,
+    ensureServing: (what) => {
+      if (phase !== 'running') {
+        throw new ReactorError('stopped', `${what}: reactor "${reactorId}" is ${phase}`, { retryable: true });
+      }
+    },
+  });
+
   const reactor: Reactor = {
     id: reactorId,
     system,
+    sync,
+    endpoint,
     events$: bus.events$,
 
     async createDocument(model, createOptions = {}) {
@@ -545,6 +621,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       if (stopping !== undefined) return stopping;
       phase = 'stopping';
       stopping = (async () => {
+        await sync.closeAll();
         if (stopOptions.abort === true) {
           buffer = [];
         } else {
@@ -564,6 +641,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         );
         for (const waiter of waiters.values()) waiter.reject(error);
         waiters.clear();
+        replies.close(error);
         bus.complete();
         db.close();
       })();

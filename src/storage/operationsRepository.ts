@@ -4,7 +4,7 @@ import { canonicalJson } from '../model/hash.js';
 import type { HlcState } from '../model/hlc.js';
 import { type OrderKey, streamKey } from '../model/order.js';
 import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
-import type { KeyframeRow, OperationRow, ReactorDatabase } from './schema.js';
+import type { CursorRow, DeadLetterRow, KeyframeRow, OperationRow, ReactorDatabase, RemoteRow } from './schema.js';
 
 /**
  * One logical write sent to the operations store. A group commit applies many of these, in
@@ -20,6 +20,14 @@ export interface StoreWrite {
   readonly keyframes?: readonly KeyframeRow[];
   /** Drop keyframes of a stream that sort after a key (they no longer hold after a rebase). */
   readonly dropKeyframesAfter?: readonly { readonly stream: string; readonly after: OrderKey }[];
+  /** The remote this write's ops came from. */
+  readonly source?: string;
+  /** Sync cursors to store with the ops (a pull page's cursor commits with its ops). */
+  readonly cursors?: readonly CursorRow[];
+  readonly deadLetters?: readonly DeadLetterRow[];
+  readonly dropDeadLetters?: readonly string[];
+  readonly remotes?: readonly RemoteRow[];
+  readonly dropRemotes?: readonly string[];
 }
 
 /** What one write achieved. */
@@ -74,7 +82,7 @@ export async function commitGroup(
   counters: CommitCounters,
   hlc: () => HlcState,
 ): Promise<WriteResult[]> {
-  const tables = [db.operations, db.jobs, db.keyframes, db.streams, db.meta];
+  const tables = [db.operations, db.jobs, db.keyframes, db.streams, db.meta, db.remotes, db.cursors, db.deadLetters];
   const outcome = await db.transaction('rw', tables, async () => {
     let ordinal = counters.ordinal;
     let jobSeq = counters.jobSeq;
@@ -132,7 +140,11 @@ export async function commitGroup(
           if (!counters.knownStreams.has(key) && !newStreams.includes(key)) newStreams.push(key);
           const storedOp: StoredOperation = { ...envelopeOf(op), ordinal };
           stored.push(storedOp);
-          rows.push({ ...storedOp, stream: key });
+          rows.push(
+            write.source === undefined
+              ? { ...storedOp, stream: key }
+              : { ...storedOp, stream: key, source: write.source },
+          );
         }
       }
       results.push(
@@ -159,6 +171,26 @@ export async function commitGroup(
       }
       if (write.keyframes !== undefined && write.keyframes.length > 0) await db.keyframes.bulkPut([...write.keyframes]);
     }
+    const cursors = new Map<string, CursorRow>();
+    for (const write of writes) {
+      for (const cursor of write.cursors ?? []) cursors.set(`${cursor.remote}\u0000${cursor.direction}`, cursor);
+      if (write.remotes !== undefined && write.remotes.length > 0) await db.remotes.bulkPut([...write.remotes]);
+      if (write.dropRemotes !== undefined && write.dropRemotes.length > 0) {
+        await db.remotes.bulkDelete([...write.dropRemotes]);
+        await db.cursors.bulkDelete(
+          write.dropRemotes.flatMap((name): [string, string][] => [
+            [name, 'push'],
+            [name, 'pull'],
+          ]),
+        );
+      }
+      if (write.dropDeadLetters !== undefined && write.dropDeadLetters.length > 0) {
+        await db.deadLetters.bulkDelete([...write.dropDeadLetters]);
+      }
+      if (write.deadLetters !== undefined && write.deadLetters.length > 0)
+        await db.deadLetters.bulkPut([...write.deadLetters]);
+    }
+    if (cursors.size > 0) await db.cursors.bulkPut([...cursors.values()]);
     if (newStreams.length > 0) {
       await db.streams.bulkPut(
         newStreams.map((stream) => {

@@ -1,6 +1,8 @@
 import { Dexie, type EntityTable } from 'dexie';
+import type { ReactorErrorData } from '../model/errors.js';
 import type { HlcState } from '../model/hlc.js';
-import type { Job, StoredOperation } from '../model/types.js';
+import type { SyncCursor, SyncFilter, SyncMode } from '../model/sync.js';
+import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
 
 /** Where a reactor keeps its data. Injected so every test and simulated reactor has its own. */
 export interface StorageOptions {
@@ -12,9 +14,35 @@ export interface StorageOptions {
   readonly IDBKeyRange?: typeof IDBKeyRange;
 }
 
-/** A stored op: the envelope, its arrival ordinal and the key of its stream. */
+/** A stored op: the envelope, its arrival ordinal, the key of its stream and the remote it came from. */
 export interface OperationRow extends StoredOperation {
   readonly stream: string;
+  /** The remote this op was received from, so push never echoes it back there. */
+  readonly source?: string;
+}
+
+/** A persisted remote: everything but its channel, which the app supplies on each start. */
+export interface RemoteRow {
+  readonly name: string;
+  readonly mode: SyncMode;
+  readonly filter?: SyncFilter;
+  readonly pullIntervalMs: number;
+  readonly debounceMs: number;
+  readonly batchSize: number;
+}
+
+/** How far sync got with a remote in one direction (an ordinal: ours for push, theirs for pull). */
+export type CursorRow = SyncCursor;
+
+/** An op a remote (or this reactor) refused, kept with the reason until retried or discarded. */
+export interface DeadLetterRow {
+  readonly id: string;
+  readonly remote: string;
+  /** `push`: the remote refused our op; `pull` / `receive`: we refused the remote's op. */
+  readonly direction: 'push' | 'pull' | 'receive';
+  readonly operation: OperationEnvelope;
+  readonly reason: ReactorErrorData;
+  readonly at: number;
 }
 
 /** A state snapshot of a stream after the op `(timestamp, id)`: the fold of its first `count` ops. */
@@ -52,6 +80,9 @@ export class ReactorDatabase extends Dexie {
   keyframes!: Dexie.Table<KeyframeRow, [string, string, string]>;
   streams!: EntityTable<StreamRow, 'stream'>;
   meta!: EntityTable<MetaRow, 'key'>;
+  remotes!: EntityTable<RemoteRow, 'name'>;
+  cursors!: Dexie.Table<CursorRow, [string, string]>;
+  deadLetters!: EntityTable<DeadLetterRow, 'id'>;
 
   constructor(options: StorageOptions = {}) {
     const dexieOptions: { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange } = {};
@@ -64,6 +95,12 @@ export class ReactorDatabase extends Dexie {
       keyframes: '[stream+timestamp+id]',
       streams: 'stream',
       meta: 'key',
+    });
+    // v2: sync storage.
+    this.version(2).stores({
+      remotes: 'name',
+      cursors: '[remote+direction]',
+      deadLetters: 'id, remote',
     });
   }
 }

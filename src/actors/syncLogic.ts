@@ -1,0 +1,140 @@
+import { EMPTY, map, Observable } from 'rxjs';
+import { type EventObject, fromEventObservable, fromPromise, type Subscribable } from 'xstate';
+import type { PullPageOutput, PushBatchOutput } from '../machines/remote/remoteSetup.js';
+import { ReactorError } from '../model/errors.js';
+import {
+  type Channel,
+  type PullRequest,
+  parsePullResponse,
+  parsePushResponse,
+  type SyncFilter,
+} from '../model/sync.js';
+import type { JobOutcome, LoadJob } from '../model/types.js';
+import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
+import type { DeadLetterRow, ReactorDatabase } from '../storage/schema.js';
+import { scanSince } from '../storage/syncRepository.js';
+import type { EventBus } from './eventBus.js';
+
+/** What the sync actors need. */
+export interface SyncPorts {
+  readonly reactorId: string;
+  readonly db: ReactorDatabase;
+  readonly bus: EventBus;
+  readonly channel: (name: string) => Channel | undefined;
+  /** Enqueues a load job and resolves with its outcome (after commit). */
+  readonly submitLoad: (job: Omit<LoadJob, 'kind' | 'id' | 'seq'>) => Promise<JobOutcome & { ok: true }>;
+  /** Commits a sync write through the operations store. */
+  readonly commit: (write: Omit<StoreWrite, 'writeId'>) => Promise<WriteResult>;
+  readonly now: () => number;
+}
+
+/** Anything a channel throws becomes a ReactorError; unknown failures count as (retryable) network errors. */
+export function channelError(error: unknown, what: string): ReactorError {
+  if (error instanceof ReactorError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ReactorError('network', `${what} failed: ${message}`, { retryable: true, cause: error });
+}
+
+function requireChannel(ports: SyncPorts, name: string): Channel {
+  const channel = ports.channel(name);
+  if (channel === undefined) {
+    throw new ReactorError('network', `remote "${name}" has no channel attached; call sync.add again`, {
+      retryable: true,
+    });
+  }
+  return channel;
+}
+
+type RegionInput = { name: string; cursor: number; filter?: SyncFilter; batchSize: number };
+
+/** Builds the IO actors of the push, pull and ping-pong statecharts. */
+export function createSyncLogic(ports: SyncPorts) {
+  const pushBatch = fromPromise<PushBatchOutput, RegionInput>(async ({ input }) => {
+    const channel = requireChannel(ports, input.name);
+    const page = await scanSince(ports.db, input.cursor, input.batchSize, input.filter, input.name);
+    const cursor = { remote: input.name, direction: 'push' as const, cursor: page.cursor };
+    if (page.operations.length === 0) {
+      await ports.commit({ cursors: [cursor] });
+      return { cursor: page.cursor, sent: 0 };
+    }
+    let raw: unknown;
+    try {
+      raw = await channel.push({ from: ports.reactorId, operations: page.operations, cursor: page.cursor });
+    } catch (error) {
+      throw channelError(error, `push to "${input.name}"`);
+    }
+    const response = parsePushResponse(raw);
+    const byId = new Map(page.operations.map((op) => [op.id, op]));
+    const deadLetters: DeadLetterRow[] = [];
+    for (const rejected of response.rejected) {
+      const operation = byId.get(rejected.id);
+      if (operation === undefined) continue;
+      deadLetters.push({
+        id: `push:${input.name}:${operation.id}`,
+        remote: input.name,
+        direction: 'push',
+        operation,
+        reason: rejected.reason,
+        at: ports.now(),
+      });
+    }
+    await ports.commit({ cursors: [cursor], ...(deadLetters.length > 0 ? { deadLetters } : {}) });
+    return { cursor: page.cursor, sent: page.operations.length };
+  });
+
+  const pullPage = fromPromise<PullPageOutput, RegionInput>(async ({ input }) => {
+    const channel = requireChannel(ports, input.name);
+    const request: PullRequest = {
+      from: ports.reactorId,
+      cursor: input.cursor,
+      limit: input.batchSize,
+      ...(input.filter === undefined ? {} : { filter: input.filter }),
+    };
+    let raw: unknown;
+    try {
+      raw = await channel.pull(request);
+    } catch (error) {
+      throw channelError(error, `pull from "${input.name}"`);
+    }
+    const page = parsePullResponse(raw);
+    const cursor = Math.max(page.cursor, input.cursor);
+    const outcome = await ports.submitLoad({
+      documentId: `pull:${input.name}`,
+      lane: `pull:${input.name}`,
+      operations: page.operations,
+      source: input.name,
+      direction: 'pull',
+      cursor: { remote: input.name, direction: 'pull', cursor },
+    });
+    return { cursor, received: outcome.stored, hasMore: page.hasMore };
+  });
+
+  const probe = fromPromise<void, { name: string }>(async ({ input }) => {
+    const channel = requireChannel(ports, input.name);
+    try {
+      await channel.pull({ from: ports.reactorId, cursor: 0, limit: 0 });
+    } catch (error) {
+      throw channelError(error, `probe of "${input.name}"`);
+    }
+  });
+
+  const writtenOrdinals = fromEventObservable(
+    () =>
+      ports.bus
+        .on('operations.written')
+        .pipe(
+          map((event) => ({ type: 'sync.written', ordinal: event.operations.at(-1)?.ordinal ?? 0 })),
+        ) as Subscribable<EventObject>,
+  );
+
+  const pokes = fromEventObservable(({ input }: { input: { name: string } }) => {
+    const source = ports.channel(input.name)?.pokes;
+    if (source === undefined) return EMPTY as Subscribable<EventObject>;
+    return new Observable<EventObject>((subscriber) => {
+      const subscription = source.subscribe(() => subscriber.next({ type: 'sync.poked' }));
+      return () => subscription.unsubscribe();
+    }) as Subscribable<EventObject>;
+  });
+
+  return { pushBatch, pullPage, probe, writtenOrdinals, pokes };
+}

@@ -1,0 +1,88 @@
+import { assign } from 'xstate';
+import { remoteSetup } from './remoteSetup.js';
+
+/**
+ * The push region: woken by `sync.written` (debounced), sends the ops past the acknowledged
+ * cursor in batches until none are left; on failure backs off (exponential, jittered, capped),
+ * goes `offline` after repeated failures and comes back when a probe succeeds; a fatal error
+ * (auth, protocol) stops it.
+ */
+export const pushRegion = remoteSetup.createStateConfig({
+  initial: 'starting',
+  states: {
+    starting: {
+      always: [{ guard: 'pushes', target: 'idle' }, { target: 'disabled' }],
+    },
+    disabled: {},
+    idle: {
+      always: { guard: 'hasPushBacklog', target: 'sending' },
+      on: { 'sync.written': { target: 'debouncing', actions: 'noteWritten' } },
+    },
+    debouncing: {
+      after: { debounce: 'sending' },
+      on: { 'sync.written': { actions: 'noteWritten' } },
+    },
+    sending: {
+      on: { 'sync.written': { actions: 'noteWritten' } },
+      invoke: {
+        src: 'pushBatch',
+        input: ({ context }) => ({
+          name: context.name,
+          cursor: context.pushCursor,
+          batchSize: context.batchSize,
+          ...(context.filter === undefined ? {} : { filter: context.filter }),
+        }),
+        onDone: {
+          target: 'idle',
+          actions: assign(({ context, event }) => ({
+            pushCursor: event.output.cursor,
+            localOrdinal: Math.max(context.localOrdinal, event.output.cursor),
+            pushed: context.pushed + event.output.sent,
+            pushFailures: 0,
+          })),
+        },
+        onError: [
+          {
+            guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
+            target: 'stopped',
+            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: 'pushGoesOffline',
+            target: 'offline',
+            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'schedulePushRetry'],
+          },
+          {
+            target: 'backingOff',
+            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'schedulePushRetry'],
+          },
+        ],
+      },
+    },
+    backingOff: {
+      on: { 'sync.written': { actions: 'noteWritten' } },
+      after: { pushBackoff: 'sending' },
+    },
+    offline: {
+      on: { 'sync.written': { actions: 'noteWritten' } },
+      after: { probeInterval: 'probing' },
+    },
+    probing: {
+      on: { 'sync.written': { actions: 'noteWritten' } },
+      invoke: {
+        src: 'probe',
+        input: ({ context }) => ({ name: context.name }),
+        onDone: { target: 'sending', actions: assign({ pushFailures: 0 }) },
+        onError: [
+          {
+            guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
+            target: 'stopped',
+            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+          },
+          { target: 'offline', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+        ],
+      },
+    },
+    stopped: {},
+  },
+});

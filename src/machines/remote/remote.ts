@@ -1,0 +1,35 @@
+import { pullRegion } from './pullRegion.js';
+import { pushRegion } from './pushRegion.js';
+import { initialRemoteContext, remoteSetup } from './remoteSetup.js';
+
+const listeners = [
+  { src: 'writtenOrdinals' as const },
+  { src: 'pokes' as const, input: ({ context }: { context: { name: string } }) => ({ name: context.name }) },
+];
+
+/** Push only: sends our ops past the acknowledged cursor when `operations.written` wakes it. */
+export const pushMachine = remoteSetup.createMachine({
+  id: 'remote',
+  context: ({ input }) => initialRemoteContext({ ...input, mode: 'push' }),
+  invoke: listeners,
+  type: 'parallel',
+  states: { push: pushRegion },
+});
+
+/** Pull only: fetches the remote's ops on an interval and on pokes. */
+export const pullMachine = remoteSetup.createMachine({
+  id: 'remote',
+  context: ({ input }) => initialRemoteContext({ ...input, mode: 'pull' }),
+  invoke: listeners,
+  type: 'parallel',
+  states: { pull: pullRegion },
+});
+
+/** Ping-pong: push and pull as parallel regions of one machine. */
+export const pingPongMachine = remoteSetup.createMachine({
+  id: 'remote',
+  context: ({ input }) => initialRemoteContext({ ...input, mode: 'ping-pong' }),
+  invoke: listeners,
+  type: 'parallel',
+  states: { push: pushRegion, pull: pullRegion },
+});

@@ -1,0 +1,158 @@
+import { assign, type EventObject, fromEventObservable, fromPromise, type Subscribable, setup } from 'xstate';
+import type { ReactorErrorData } from '../../model/errors.js';
+import { backoffDelay, nextRandom } from '../../model/random.js';
+import type { SyncFilter, SyncMode } from '../../model/sync.js';
+
+/** Settings and restored cursors of one remote (plain data). */
+export interface RemoteInput {
+  readonly name: string;
+  readonly mode: SyncMode;
+  readonly filter?: SyncFilter;
+  readonly batchSize: number;
+  readonly debounceMs: number;
+  readonly pullIntervalMs: number;
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  /** Consecutive network failures after which the remote is `offline`. */
+  readonly offlineAfter: number;
+  readonly pushCursor: number;
+  readonly pullCursor: number;
+  /** The last ordinal stored locally when the remote started. */
+  readonly localOrdinal: number;
+  readonly seed: number;
+}
+
+/** A remote's context: its input plus progress, failures and the last error. */
+export interface RemoteContext extends RemoteInput {
+  readonly pushFailures: number;
+  readonly pullFailures: number;
+  readonly pushDelayMs: number;
+  readonly pullDelayMs: number;
+  readonly pushed: number;
+  readonly pulled: number;
+  readonly retries: number;
+  /** Pull requests made (interval, poke, `settled()`), and the last one a finished round served. */
+  readonly pullRequested: number;
+  readonly pullRoundFor: number;
+  readonly pullServed: number;
+  readonly lastError?: ReactorErrorData;
+}
+
+/** Events a remote accepts. */
+export type RemoteEvent = { type: 'sync.written'; ordinal: number } | { type: 'sync.poked' } | { type: 'sync.pullNow' };
+
+/** Output of one push batch. */
+export interface PushBatchOutput {
+  readonly cursor: number;
+  readonly sent: number;
+}
+
+/** Output of one pulled page. */
+export interface PullPageOutput {
+  readonly cursor: number;
+  readonly received: number;
+  readonly hasMore: boolean;
+}
+
+const never = (name: string) => async () => {
+  throw new Error(`${name} must be provided`);
+};
+
+function errorData(error: unknown): ReactorErrorData {
+  if (typeof error === 'object' && error !== null && 'kind' in error && 'message' in error) {
+    const data = error as ReactorErrorData;
+    return { kind: data.kind, message: data.message, retryable: data.retryable === true };
+  }
+  return { kind: 'internal', message: error instanceof Error ? error.message : String(error), retryable: false };
+}
+
+/** Fatal errors stop a remote: auth, protocol and anything not retryable. */
+function isFatal(error: unknown): boolean {
+  const data = errorData(error);
+  return data.kind === 'auth' || data.kind === 'protocol' || !data.retryable;
+}
+
+/**
+ * The shared contract of the push, pull and ping-pong statecharts: IO actors (provided per
+ * reactor), guards, delays and the bookkeeping actions both regions use.
+ */
+export const remoteSetup = setup({
+  types: {
+    context: {} as RemoteContext,
+    events: {} as RemoteEvent,
+    input: {} as RemoteInput,
+  },
+  actors: {
+    pushBatch: fromPromise<PushBatchOutput, { name: string; cursor: number; filter?: SyncFilter; batchSize: number }>(
+      never('pushBatch'),
+    ),
+    pullPage: fromPromise<PullPageOutput, { name: string; cursor: number; filter?: SyncFilter; batchSize: number }>(
+      never('pullPage'),
+    ),
+    probe: fromPromise<void, { name: string }>(never('probe')),
+    writtenOrdinals: fromEventObservable(
+      (): Subscribable<EventObject> => ({ subscribe: () => ({ unsubscribe: () => {} }) }),
+    ),
+    pokes: fromEventObservable(
+      (_: { input: { name: string } }): Subscribable<EventObject> => ({ subscribe: () => ({ unsubscribe: () => {} }) }),
+    ),
+  },
+  guards: {
+    pushes: ({ context }) => context.mode !== 'pull',
+    pulls: ({ context }) => context.mode !== 'push',
+    hasPushBacklog: ({ context }) => context.localOrdinal > context.pushCursor,
+    isFatal: (_, params: { error: unknown }) => isFatal(params.error),
+    pushGoesOffline: ({ context }) => context.pushFailures + 1 >= context.offlineAfter,
+    pullGoesOffline: ({ context }) => context.pullFailures + 1 >= context.offlineAfter,
+    pullWanted: ({ context }) => context.pullRequested > context.pullServed,
+  },
+  delays: {
+    debounce: ({ context }) => context.debounceMs,
+    pullInterval: ({ context }) => context.pullIntervalMs,
+    pushBackoff: ({ context }) => context.pushDelayMs,
+    pullBackoff: ({ context }) => context.pullDelayMs,
+    probeInterval: ({ context }) => context.retry.maxMs,
+  },
+  actions: {
+    noteWritten: assign({
+      localOrdinal: ({ context, event }) =>
+        event.type === 'sync.written' ? Math.max(context.localOrdinal, event.ordinal) : context.localOrdinal,
+    }),
+    requestPull: assign({ pullRequested: ({ context }) => context.pullRequested + 1 }),
+    recordError: assign({ lastError: (_, params: { error: unknown }) => errorData(params.error) }),
+    schedulePushRetry: assign(({ context }) => {
+      const [draw, seed] = nextRandom(context.seed);
+      return {
+        seed,
+        pushFailures: context.pushFailures + 1,
+        retries: context.retries + 1,
+        pushDelayMs: backoffDelay(context.pushFailures, draw, context.retry.baseMs, context.retry.maxMs),
+      };
+    }),
+    schedulePullRetry: assign(({ context }) => {
+      const [draw, seed] = nextRandom(context.seed);
+      return {
+        seed,
+        pullFailures: context.pullFailures + 1,
+        retries: context.retries + 1,
+        pullDelayMs: backoffDelay(context.pullFailures, draw, context.retry.baseMs, context.retry.maxMs),
+      };
+    }),
+  },
+});
+
+/** The initial context of a remote. */
+export function initialRemoteContext(input: RemoteInput): RemoteContext {
+  return {
+    ...input,
+    pushFailures: 0,
+    pullFailures: 0,
+    pushDelayMs: 0,
+    pullDelayMs: 0,
+    pushed: 0,
+    pulled: 0,
+    retries: 0,
+    pullRequested: 1,
+    pullRoundFor: 0,
+    pullServed: 0,
+  };
+}

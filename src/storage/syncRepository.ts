@@ -1,0 +1,73 @@
+import { matchesFilter, type SyncCursor, type SyncFilter } from '../model/sync.js';
+import type { OperationEnvelope } from '../model/types.js';
+import type { DeadLetterRow, OperationRow, ReactorDatabase, RemoteRow } from './schema.js';
+
+/** Persisted sync state read at start-up. */
+export interface SyncBootState {
+  readonly remotes: readonly RemoteRow[];
+  readonly cursors: readonly SyncCursor[];
+}
+
+/** Reads every persisted remote and cursor. */
+export async function loadSyncState(db: ReactorDatabase): Promise<SyncBootState> {
+  return db.transaction('r', [db.remotes, db.cursors], async () => ({
+    remotes: await db.remotes.toArray(),
+    cursors: await db.cursors.toArray(),
+  }));
+}
+
+/** Strips storage fields from a row. */
+export function toEnvelope(row: OperationRow): OperationEnvelope {
+  return {
+    id: row.id,
+    documentId: row.documentId,
+    scope: row.scope,
+    branch: row.branch,
+    type: row.type,
+    input: row.input,
+    timestamp: row.timestamp,
+    origin: row.origin,
+  };
+}
+
+/** A page of ops past an ordinal: those that match, and how far the scan got. */
+export interface ScannedPage {
+  readonly operations: OperationEnvelope[];
+  /** Every op with an ordinal up to here was considered. */
+  readonly cursor: number;
+}
+
+/**
+ * Scans ops in arrival order past `cursor`, keeping those that match `filter` and did not come
+ * from `exclude`, until `limit` are kept or the log ends. The returned cursor never skips an op
+ * that was not considered, so the next scan resumes exactly there.
+ */
+export async function scanSince(
+  db: ReactorDatabase,
+  cursor: number,
+  limit: number,
+  filter: SyncFilter | undefined,
+  exclude: string | undefined,
+): Promise<ScannedPage> {
+  const operations: OperationEnvelope[] = [];
+  let position = cursor;
+  const chunk = Math.max(64, limit * 2);
+  while (operations.length < limit) {
+    const rows = await db.operations.where('ordinal').above(position).limit(chunk).toArray();
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (operations.length >= limit) break;
+      position = row.ordinal;
+      if (row.source !== undefined && row.source === exclude) continue;
+      if (matchesFilter(row, filter)) operations.push(toEnvelope(row));
+    }
+    if (rows.length < chunk) break;
+  }
+  return { operations, cursor: position };
+}
+
+/** Every dead letter, oldest first. */
+export async function readDeadLetters(db: ReactorDatabase): Promise<DeadLetterRow[]> {
+  const rows = await db.deadLetters.toArray();
+  return rows.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+}
