@@ -5,6 +5,7 @@ import type { ReactorErrorData } from '../model/errors.js';
 import { ReactorError } from '../model/errors.js';
 import { describeFailure } from '../model/fold.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
+import { refOf } from '../model/jobs.js';
 import type { SyncCursor } from '../model/sync.js';
 import {
   CREATE_DOCUMENT,
@@ -261,7 +262,7 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
     return {
       write: {
         writeId: input.runId,
-        completeJobs: input.jobs.map((job) => job.id),
+        completeJobs: input.jobs.map(refOf),
         operations,
         ...(load ? { dedupe: true } : {}),
         ...(source === undefined ? {} : { source }),

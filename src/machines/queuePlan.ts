@@ -1,3 +1,4 @@
+import { laneOf } from '../model/jobs.js';
 import type { Job } from '../model/types.js';
 
 /** The queue's bookkeeping: FIFO of jobs per document and which documents are running. */
@@ -17,11 +18,6 @@ export interface RunRequest {
 
 /** The empty queue. */
 export const EMPTY_QUEUE: QueueState = { pending: {}, ready: [], running: {}, runningCount: 0 };
-
-/** The FIFO a job waits in: its lane if it has one, else its document. */
-export function laneOf(job: Job): string {
-  return (job.kind === 'load' ? job.lane : undefined) ?? job.documentId;
-}
 
 /** Adds jobs at the tail of their documents' FIFOs. */
 export function addJobs(state: QueueState, jobs: readonly Job[]): QueueState {

@@ -5,8 +5,13 @@ import { ReactorError } from './errors.js';
  * input is refused before anything is written.
  */
 export function assertCloneable(value: unknown, where: string): void {
+  cloneChecked(value, where);
+}
+
+/** A structured clone of `value` (so later changes by the caller cannot reach the log), or a clear error. */
+export function cloneChecked<T>(value: T, where: string): T {
   try {
-    structuredClone(value);
+    return structuredClone(value);
   } catch (error) {
     throw new ReactorError(
       'validation',

@@ -41,8 +41,9 @@ import {
   SCOPES,
   type Scope,
 } from '../model/types.js';
-import { assertCloneable, assertId, describe } from '../model/validate.js';
+import { assertCloneable, assertId, cloneChecked, describe } from '../model/validate.js';
 import { loadBootState } from '../storage/bootRepository.js';
+import { JobLog } from '../storage/jobLog.js';
 import {
   type CommitCounters,
   commitGroup,
@@ -70,9 +71,9 @@ export interface ReactorOptions {
   readonly clock?: Clock;
   /** An XState inspection observer (e.g. the Stately inspector's `inspect`). */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Documents that run jobs at the same time; default 8. */
+  /** Documents that run jobs at the same time; default 16. */
   readonly concurrency?: number;
-  /** Most jobs of one document in one run; default 256. */
+  /** Most jobs of one document in one run; default 512. */
   readonly maxBatch?: number;
   /** Most writes in one transaction; default 2000. */
   readonly maxGroupSize?: number;
@@ -173,8 +174,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   }
   const models = checkModels(options.models);
   if (options.id !== undefined) assertId(options.id, 'createReactor: "id"');
-  const concurrency = positive(options.concurrency, 8, 'concurrency');
-  const maxBatch = positive(options.maxBatch, 256, 'maxBatch');
+  const concurrency = positive(options.concurrency, 16, 'concurrency');
+  const maxBatch = positive(options.maxBatch, 512, 'maxBatch');
   const maxGroupSize = positive(options.maxGroupSize, 2000, 'maxGroupSize');
   const keyframeInterval = positive(options.keyframeInterval, 500, 'keyframeInterval');
   const retry: RetryPolicy = { maxAttempts: 5, baseMs: 20, maxMs: 2000, ...options.retry };
@@ -189,9 +190,10 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     );
   }
   const db = new ReactorDatabase(storage);
+  const jobLog = new JobLog();
   let boot: Awaited<ReturnType<typeof loadBootState>>;
   try {
-    boot = await loadBootState(db, () => newId(12), options.id);
+    boot = await loadBootState(db, () => newId(12), options.id, jobLog);
   } catch (error) {
     db.close();
     throw classifyError(error);
@@ -209,6 +211,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     ordinal: boot.meta.ordinal,
     jobSeq: boot.meta.jobSeq,
     knownStreams: new Set(boot.streams.map((row) => row.stream)),
+    jobLog,
+    meta: boot.meta,
   };
   let jobSeq = boot.meta.jobSeq;
   const bus = createEventBus();
@@ -430,8 +434,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         );
       }
     });
-    assertCloneable(actions, `${where}: the actions' input`);
-    return (actions as Action[]).map((action) => structuredClone(action));
+    return cloneChecked(actions as Action[], `${where}: the actions' input`);
   };
 
   /** No job running (nor waiting, when `drain`), the store idle with nothing pending. */

@@ -1,6 +1,10 @@
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+const POOL = 4096;
 
-/** Makes random ids: from an injected `random()` (seeded simulations) or from crypto. */
+/**
+ * Makes random ids: from an injected `random()` (seeded simulations) or from crypto. Crypto bytes
+ * are drawn a pool at a time: one `getRandomValues` call serves hundreds of ids.
+ */
 export function createIdGenerator(random?: () => number): (length?: number) => string {
   if (random !== undefined) {
     return (length = 16) => {
@@ -9,10 +13,23 @@ export function createIdGenerator(random?: () => number): (length?: number) => s
       return id;
     };
   }
+  let pool = new Uint8Array(0);
+  let offset = 0;
   return (length = 16) => {
-    const bytes = crypto.getRandomValues(new Uint8Array(length));
+    if (offset + length > pool.length) {
+      pool = crypto.getRandomValues(new Uint8Array(POOL));
+      offset = 0;
+    }
     let id = '';
-    for (const byte of bytes) id += ALPHABET[byte % 36];
+    // 252 = 7 × 36: bytes at or above it are skipped so every character is equally likely.
+    while (id.length < length) {
+      if (offset >= pool.length) {
+        pool = crypto.getRandomValues(new Uint8Array(POOL));
+        offset = 0;
+      }
+      const byte = pool[offset++] as number;
+      if (byte < 252) id += ALPHABET[byte % 36];
+    }
     return id;
   };
 }

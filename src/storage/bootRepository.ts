@@ -1,5 +1,6 @@
 import { HLC_ZERO } from '../model/hlc.js';
 import type { Job } from '../model/types.js';
+import type { JobLog } from './jobLog.js';
 import type { MetaRow, ReactorDatabase, StreamRow } from './schema.js';
 
 /** What a reactor reads once at start-up. */
@@ -18,8 +19,9 @@ export async function loadBootState(
   db: ReactorDatabase,
   makeReactorId: () => string,
   requestedId: string | undefined,
+  jobLog: JobLog,
 ): Promise<BootState> {
-  return db.transaction('rw', [db.meta, db.jobs, db.streams], async () => {
+  return db.transaction('rw', [db.meta, db.jobLog, db.lanes, db.streams], async () => {
     let meta = await db.meta.get('reactor');
     let created = false;
     if (meta === undefined) {
@@ -27,8 +29,10 @@ export async function loadBootState(
       await db.meta.put(meta);
       created = true;
     }
-    const jobs = await db.jobs.orderBy('seq').toArray();
+    const { jobs, finishedRows } = jobLog.restore(await db.jobLog.toArray(), await db.lanes.toArray());
+    if (finishedRows.length > 0) await db.jobLog.bulkDelete(finishedRows);
+    const jobSeq = jobs.reduce((max, job) => Math.max(max, job.seq), meta.jobSeq);
     const streams = await db.streams.toArray();
-    return { meta, jobs, streams, created };
+    return { meta: { ...meta, jobSeq }, jobs, streams, created };
   });
 }

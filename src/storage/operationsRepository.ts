@@ -2,9 +2,19 @@ import { Dexie } from 'dexie';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import { canonicalJson } from '../model/hash.js';
 import type { HlcState } from '../model/hlc.js';
+import type { JobRef } from '../model/jobs.js';
 import { type OrderKey, streamKey } from '../model/order.js';
 import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
-import type { CursorRow, DeadLetterRow, KeyframeRow, OperationRow, ReactorDatabase, RemoteRow } from './schema.js';
+import type { JobLog } from './jobLog.js';
+import type {
+  CursorRow,
+  DeadLetterRow,
+  KeyframeRow,
+  MetaRow,
+  OperationRow,
+  ReactorDatabase,
+  RemoteRow,
+} from './schema.js';
 
 /**
  * One logical write sent to the operations store. A group commit applies many of these, in
@@ -12,8 +22,10 @@ import type { CursorRow, DeadLetterRow, KeyframeRow, OperationRow, ReactorDataba
  */
 export interface StoreWrite {
   readonly writeId: string;
+  /** Jobs to persist (one row of the job log). */
   readonly insertJobs?: readonly Job[];
-  readonly completeJobs?: readonly string[];
+  /** Jobs that finished (succeeded or failed), committed with their ops. */
+  readonly completeJobs?: readonly JobRef[];
   readonly operations?: readonly OperationEnvelope[];
   /** Skip ops whose id is already stored (loads). Local ops have fresh ids and skip the lookup. */
   readonly dedupe?: boolean;
@@ -44,6 +56,9 @@ export interface CommitCounters {
   ordinal: number;
   jobSeq: number;
   readonly knownStreams: Set<string>;
+  readonly jobLog: JobLog;
+  /** The reactor's meta row as last written (kept in memory so a commit need not read it). */
+  meta: MetaRow;
 }
 
 function sameContent(a: OperationEnvelope, b: OperationEnvelope): boolean {
@@ -58,19 +73,6 @@ function sameContent(a: OperationEnvelope, b: OperationEnvelope): boolean {
   );
 }
 
-function envelopeOf(row: OperationEnvelope): OperationEnvelope {
-  return {
-    id: row.id,
-    documentId: row.documentId,
-    scope: row.scope,
-    branch: row.branch,
-    type: row.type,
-    input: row.input,
-    timestamp: row.timestamp,
-    origin: row.origin,
-  };
-}
-
 /**
  * Commits a group of writes in one transaction: job rows, operations (with ordinals), keyframes,
  * the stream list and the reactor's counters. A job inserted and completed within the same group
@@ -82,13 +84,21 @@ export async function commitGroup(
   counters: CommitCounters,
   hlc: () => HlcState,
 ): Promise<WriteResult[]> {
-  const tables = [db.operations, db.jobs, db.keyframes, db.streams, db.meta, db.remotes, db.cursors, db.deadLetters];
+  const tables = [
+    db.operations,
+    db.jobLog,
+    db.lanes,
+    db.keyframes,
+    db.streams,
+    db.meta,
+    db.remotes,
+    db.cursors,
+    db.deadLetters,
+  ];
   const outcome = await db.transaction('rw', tables, async () => {
     let ordinal = counters.ordinal;
     let jobSeq = counters.jobSeq;
     const newStreams: string[] = [];
-    const inserts = new Map<string, Job>();
-    const deletes: string[] = [];
     const rows: OperationRow[] = [];
     const results: WriteResult[] = [];
 
@@ -102,14 +112,9 @@ export async function commitGroup(
       for (const row of found) existing.set(row.id, row);
     }
 
+    let lastOp: OperationEnvelope | undefined;
+    let lastKey = '';
     for (const write of writes) {
-      for (const job of write.insertJobs ?? []) {
-        inserts.set(job.id, job);
-        jobSeq = Math.max(jobSeq, job.seq);
-      }
-      for (const jobId of write.completeJobs ?? []) {
-        if (!inserts.delete(jobId)) deletes.push(jobId);
-      }
       const ops = write.operations ?? [];
       const stored: StoredOperation[] = [];
       const duplicates: string[] = [];
@@ -136,15 +141,28 @@ export async function commitGroup(
             existing.set(op.id, op);
           }
           ordinal += 1;
-          const key = streamKey(op);
-          if (!counters.knownStreams.has(key) && !newStreams.includes(key)) newStreams.push(key);
-          const storedOp: StoredOperation = { ...envelopeOf(op), ordinal };
-          stored.push(storedOp);
-          rows.push(
-            write.source === undefined
-              ? { ...storedOp, stream: key }
-              : { ...storedOp, stream: key, source: write.source },
-          );
+          // Consecutive ops mostly share a stream: reuse its key instead of re-encoding it.
+          if (op.documentId !== lastOp?.documentId || op.scope !== lastOp.scope || op.branch !== lastOp.branch) {
+            lastKey = streamKey(op);
+            if (!counters.knownStreams.has(lastKey) && !newStreams.includes(lastKey)) newStreams.push(lastKey);
+          }
+          lastOp = op;
+          // One object serves as the stored row and as the published op (extra fields are harmless).
+          const row: OperationRow = {
+            id: op.id,
+            documentId: op.documentId,
+            scope: op.scope,
+            branch: op.branch,
+            type: op.type,
+            input: op.input,
+            timestamp: op.timestamp,
+            origin: op.origin,
+            ordinal,
+            stream: lastKey,
+            ...(write.source === undefined ? {} : { source: write.source }),
+          };
+          stored.push(row);
+          rows.push(row);
         }
       }
       results.push(
@@ -154,8 +172,12 @@ export async function commitGroup(
       );
     }
 
-    if (inserts.size > 0) await db.jobs.bulkPut([...inserts.values()]);
-    if (deletes.length > 0) await db.jobs.bulkDelete(deletes);
+    const jobPlan = counters.jobLog.plan(
+      writes.flatMap((write) => (write.insertJobs === undefined ? [] : [write.insertJobs])),
+      writes.flatMap((write) => write.completeJobs ?? []),
+    );
+    jobSeq = Math.max(jobSeq, jobPlan.maxSeq);
+    await counters.jobLog.write(db, jobPlan);
     if (rows.length > 0) await db.operations.bulkAdd(rows);
     for (const write of writes) {
       for (const drop of write.dropKeyframesAfter ?? []) {
@@ -199,15 +221,12 @@ export async function commitGroup(
         }),
       );
     }
-    const meta = await db.meta.get('reactor');
-    if (meta === undefined)
-      throw new ReactorError(
-        'storage',
-        'the reactor meta row is missing; the database was altered outside the reactor',
-      );
-    await db.meta.put({ ...meta, hlc: hlc(), ordinal, jobSeq });
-    return { results, ordinal, jobSeq, newStreams };
+    const meta: MetaRow = { ...counters.meta, hlc: hlc(), ordinal, jobSeq };
+    await db.meta.put(meta);
+    return { results, ordinal, jobSeq, newStreams, jobPlan, meta };
   });
+  counters.jobLog.apply(outcome.jobPlan);
+  counters.meta = outcome.meta;
   counters.ordinal = outcome.ordinal;
   counters.jobSeq = outcome.jobSeq;
   for (const stream of outcome.newStreams) counters.knownStreams.add(stream);

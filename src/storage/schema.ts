@@ -54,6 +54,18 @@ export interface KeyframeRow {
   readonly state: unknown;
 }
 
+/** One enqueue batch of the persistent queue. */
+export interface JobLogRow {
+  readonly id: string;
+  readonly jobs: readonly Job[];
+}
+
+/** The last completed job sequence number of a queue lane. */
+export interface LaneRow {
+  readonly lane: string;
+  readonly seq: number;
+}
+
 /** A stream this reactor has seen. */
 export interface StreamRow {
   readonly stream: string;
@@ -76,7 +88,8 @@ export interface MetaRow {
 /** The Dexie database of one reactor. Versions are numbered; never edit an old one. */
 export class ReactorDatabase extends Dexie {
   operations!: EntityTable<OperationRow, 'ordinal'>;
-  jobs!: EntityTable<Job, 'id'>;
+  jobLog!: EntityTable<JobLogRow, 'id'>;
+  lanes!: EntityTable<LaneRow, 'lane'>;
   keyframes!: Dexie.Table<KeyframeRow, [string, string, string]>;
   streams!: EntityTable<StreamRow, 'stream'>;
   meta!: EntityTable<MetaRow, 'key'>;
@@ -102,5 +115,7 @@ export class ReactorDatabase extends Dexie {
       cursors: '[remote+direction]',
       deadLetters: 'id, remote',
     });
+    // v3: the queue is a log of enqueue batches with a watermark per lane (see JobLog).
+    this.version(3).stores({ jobs: null, jobLog: 'id', lanes: 'lane' });
   }
 }

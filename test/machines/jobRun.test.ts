@@ -7,7 +7,7 @@ import type { Job } from '../../src/model/types.js';
 
 const jobs: Job[] = [{ kind: 'mutate', id: 'j1', seq: 1, documentId: 'd', branch: 'main', actions: [] }];
 const prepared: PreparedRun = {
-  write: { writeId: 'run-0', completeJobs: ['j1'], operations: [] },
+  write: { writeId: 'run-0', completeJobs: [{ id: 'j1', lane: 'd', seq: 1 }], operations: [] },
   outcomes: [{ jobId: 'j1', ok: true, operations: [], stored: 0, duplicates: 0, rejected: [] }],
 };
 
