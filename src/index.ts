@@ -39,7 +39,7 @@ export type {
 export { CREATE_DOCUMENT, DEFAULT_BRANCH, DELETE_DOCUMENT, SCOPES } from './model/types.js';
 export type { Clock } from './reactor/clock.js';
 export { systemClock } from './reactor/clock.js';
-export type { DocumentsApi, Reactor, ReactorOptions, StopOptions } from './reactor/createReactor.js';
+export type { DocumentsApi, Reactor, ReactorOptions, ReactorStatus, StopOptions } from './reactor/createReactor.js';
 export { createReactor } from './reactor/createReactor.js';
 export { type InspectionRecord, toInspectionRecord } from './reactor/inspection.js';
 export type { DeadLetter, RemoteOptions, RemoteStatus, SyncApi } from './reactor/syncApi.js';

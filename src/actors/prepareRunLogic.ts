@@ -31,6 +31,8 @@ export interface PrepareRunPorts {
   readonly read: (documentId: string, branch: string) => Promise<DocumentReading>;
   /** Physical time, for dead-letter timestamps. */
   readonly now: () => number;
+  /** The model named by a CREATE of this document that was refused here (a dead letter), if any. */
+  readonly refusedModel?: (documentId: string) => Promise<string | undefined>;
 }
 
 /** A document's state as a batch sees it, job after job. */
@@ -163,7 +165,9 @@ async function judgeLoad(
   for (const op of job.operations) {
     if (!types.has(op.documentId)) {
       const reading = await ports.read(op.documentId, DEFAULT_BRANCH);
-      types.set(op.documentId, reading.model ?? null);
+      // A CREATE refused earlier still tells the type, so later ops of the document are refused alike.
+      const refused = reading.model === undefined ? await ports.refusedModel?.(op.documentId) : undefined;
+      types.set(op.documentId, reading.model ?? refused ?? null);
     }
     const doc = JSON.stringify(op.documentId);
     if (op.scope === 'document') {

@@ -76,7 +76,8 @@ export function createSimNetwork(options: SimNetworkOptions = {}): SimNetwork {
       stats.reordered += 1;
       ms += (latency + jitter + 1) * (1 + random() * 3);
     }
-    return ms;
+    // Whole milliseconds: simulated clocks compare times exactly.
+    return Math.round(ms);
   };
   const wait = (ms: number) =>
     ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));

@@ -31,6 +31,7 @@ import { parseStreamKey, streamKey } from '../model/order.js';
 import type { Channel, Endpoint } from '../model/sync.js';
 import {
   type Action,
+  CREATE_DOCUMENT,
   DEFAULT_BRANCH,
   type DocumentSnapshot,
   type Job,
@@ -85,6 +86,19 @@ export interface ReactorOptions {
   readonly random?: () => number;
 }
 
+/** What `reactor.status()` reports. */
+export interface ReactorStatus {
+  readonly phase: 'running' | 'stopping' | 'stopped';
+  /** The last ordinal stored (ops stored here so far). */
+  readonly ordinal: number;
+  /** Jobs accepted but not yet run, and documents with a run in progress. */
+  readonly jobs: { readonly waiting: number; readonly running: number };
+  /** Writes waiting for the store, and whether a transaction is in flight. */
+  readonly store: { readonly pending: number; readonly committing: boolean; readonly commits: number };
+  /** True when nothing is queued, running or waiting to be written. */
+  readonly idle: boolean;
+}
+
 /** How to stop. */
 export interface StopOptions {
   /** Run every accepted job first (default true). With false, queued jobs stay persisted and resume on reopen. */
@@ -124,6 +138,8 @@ export interface Reactor {
   readonly system: Actor<typeof reactorMachine>;
   /** Resolves when every accepted job has run, the store is idle and the view is up to date. */
   whenIdle(): Promise<void>;
+  /** A synchronous look at the reactor's progress. */
+  status(): ReactorStatus;
   stop(options?: StopOptions): Promise<void>;
 }
 
@@ -252,6 +268,18 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     read: async (documentId, branch) => {
       await bus.idle();
       return projector.read(documentId, branch);
+    },
+    refusedModel: async (documentId) => {
+      const letter = await db.deadLetters
+        .filter(
+          (row) =>
+            row.direction !== 'push' &&
+            row.operation.documentId === documentId &&
+            row.operation.scope === 'document' &&
+            row.operation.type === CREATE_DOCUMENT,
+        )
+        .first();
+      return letter === undefined ? undefined : String((letter.operation.input as { model?: unknown }).model);
     },
   });
   const channels = new Map<string, Channel>();
@@ -612,6 +640,26 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         const error = projector.errorOf(key, row.id);
         return error === undefined ? { ...envelope, index } : { ...envelope, index, error };
       });
+    },
+
+    status() {
+      const queue = child('queue')?.getSnapshot().context as { runningCount: number; waiting: number } | undefined;
+      const store = child('operationsStore')?.getSnapshot() as
+        | { value: string; context: { pending: readonly unknown[]; commits: number } }
+        | undefined;
+      const jobs = { waiting: (queue?.waiting ?? 0) + buffer.length, running: queue?.runningCount ?? 0 };
+      const storeStatus = {
+        pending: store?.context.pending.length ?? 0,
+        committing: store?.value === 'committing',
+        commits: store?.context.commits ?? 0,
+      };
+      return {
+        phase,
+        ordinal: counters.ordinal,
+        jobs,
+        store: storeStatus,
+        idle: jobs.waiting === 0 && jobs.running === 0 && storeStatus.pending === 0 && !storeStatus.committing,
+      };
     },
 
     async whenIdle() {

@@ -19,36 +19,40 @@ interface RefLike {
   readonly systemId?: string;
 }
 
-/** JSON replacer: actor refs become their ids; XState internals (`_` keys) and functions are left out. */
-function replacer(this: unknown, key: string, value: unknown): unknown {
-  if (key.startsWith('_') || typeof value === 'function') return undefined;
-  if (typeof value === 'object' && value !== null && 'sessionId' in value && 'send' in value) {
-    const ref = value as unknown as RefLike;
-    return { actor: ref.id, sessionId: ref.sessionId };
-  }
-  return value;
-}
-
-function plain(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value, replacer));
+/** JSON replacer: actor refs become names; XState internals (`_` keys) and functions are left out. */
+function replacerFor(name: (sessionId: string) => string) {
+  return function replacer(this: unknown, key: string, value: unknown): unknown {
+    if (key.startsWith('_') || typeof value === 'function') return undefined;
+    if (typeof value === 'object' && value !== null && 'sessionId' in value && 'send' in value) {
+      return { actor: name((value as unknown as RefLike).sessionId) };
+    }
+    return value;
+  };
 }
 
 /**
  * Turns an XState inspection event into serialisable data (what a trace file or a WebSocket
- * inspector receives). Snapshots keep `value`, `status` and `context`; actor refs become ids.
+ * inspector receives). Snapshots keep `value`, `status` and `context`; actor refs become names
+ * (`name` maps session ids; by default they stay as they are).
  */
-export function toInspectionRecord(event: InspectionEvent): InspectionRecord {
+export function toInspectionRecord(
+  event: InspectionEvent,
+  name: (sessionId: string) => string = (sessionId) => sessionId,
+): InspectionRecord {
+  const replacer = replacerFor(name);
+  const plain = (value: unknown): unknown =>
+    value === undefined ? undefined : JSON.parse(JSON.stringify(value, replacer));
   const ref = event.actorRef as unknown as RefLike;
   const record: Record<string, unknown> = {
     type: event.type,
-    rootId: event.rootId,
+    rootId: name(event.rootId),
     actorId: ref.id,
-    sessionId: ref.sessionId,
+    sessionId: name(ref.sessionId),
   };
   if (ref.systemId !== undefined) record.systemId = ref.systemId;
   if (event.type === '@xstate.event') {
     const source = event.sourceRef as unknown as RefLike | undefined;
-    if (source !== undefined) record.sourceId = source.sessionId;
+    if (source !== undefined) record.sourceId = name(source.sessionId);
     record.event = plain(event.event);
   }
   if (event.type === '@xstate.snapshot') {

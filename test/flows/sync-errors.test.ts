@@ -1,0 +1,463 @@
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Channel,
+  connect,
+  createReactor,
+  encodeHlc,
+  type OperationEnvelope,
+  type Reactor,
+  ReactorError,
+  type RemoteStatus,
+} from '../../src/index.js';
+import { counter, freshStorage, list, openReactor } from '../support.js';
+
+const open: Reactor[] = [];
+const retry = { baseMs: 5, maxMs: 40 };
+async function reactor(id: string) {
+  const r = await openReactor({ id, retry });
+  open.push(r);
+  return r;
+}
+/** A reactor that knows only the counter model. */
+async function counterOnly(id: string, storage = freshStorage()) {
+  const r = await createReactor({ models: [counter], storage, id, retry });
+  open.push(r);
+  return r;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((r) => r.stop()));
+});
+
+let seq = 0;
+function op(partial: Partial<OperationEnvelope> = {}): OperationEnvelope {
+  seq += 1;
+  return {
+    id: `op-${seq}`,
+    documentId: 'c',
+    scope: 'global',
+    branch: 'main',
+    type: 'INCREMENT',
+    input: { by: 1 },
+    timestamp: encodeHlc({ wall: 1_000 + seq, logical: 0 }, 'x'),
+    origin: 'x',
+    ...partial,
+  };
+}
+
+/** Every op `r` serves, in arrival order: the whole log, as a puller would see it. */
+async function wholeLog(r: Reactor) {
+  const page = await r.endpoint.pull({ cursor: 0, limit: 5000, filter: { scopes: ['document', 'global', 'local'] } });
+  return page.operations;
+}
+
+/** The call rejects with a `protocol` ReactorError whose message matches, and `r` stores nothing. */
+async function expectProtocolError(r: Reactor, call: () => Promise<unknown>, message: RegExp) {
+  const before = await wholeLog(r);
+  const documents = r.documents.list();
+  const error = await call().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ReactorError);
+  expect(error).toMatchObject({ kind: 'protocol' });
+  expect((error as Error).message).toMatch(message);
+  await r.whenIdle();
+  expect(await wholeLog(r)).toEqual(before);
+  expect(r.documents.list()).toEqual(documents);
+}
+
+/** Wraps a channel: while `down`, every call fails as a lost connection would. */
+function switchable(channel: Channel, options: { failFirst?: number } = {}) {
+  let failures = options.failFirst ?? 0;
+  const state = { down: false, calls: 0 };
+  const gate = () => {
+    state.calls += 1;
+    if (state.down) throw new Error('connection refused');
+    if (failures > 0) {
+      failures -= 1;
+      throw new Error('connection reset');
+    }
+  };
+  const wrapped: Channel = {
+    async push(request) {
+      gate();
+      return channel.push(request);
+    },
+    async pull(request) {
+      gate();
+      return channel.pull(request);
+    },
+    ...(channel.pokes === undefined ? {} : { pokes: channel.pokes }),
+    close: () => channel.close(),
+  };
+  return { channel: wrapped, state };
+}
+
+/** Resolves with the first status of `name` that passes `test`. */
+function statusWhere(r: Reactor, name: string, test: (status: RemoteStatus) => boolean) {
+  return firstValueFrom(
+    r.sync.status$.pipe(
+      filter((all) => all.some((s) => s.name === name && test(s))),
+      timeout(5_000),
+    ),
+  ).then((all) => all.find((s) => s.name === name) as RemoteStatus);
+}
+
+const count = (r: Reactor, documentId = 'c') =>
+  (r.documents.get(documentId)?.state as { count: number } | undefined)?.count;
+
+describe('malformed requests at the endpoint are protocol errors and write nothing', () => {
+  async function target() {
+    const b = await reactor('b');
+    await b.createDocument('counter', { id: 'c' });
+    await b.mutate('c', [{ type: 'INCREMENT', input: { by: 1 } }]);
+    return b;
+  }
+
+  it('push requests that are not objects or lack fields', async () => {
+    const b = await target();
+    const good = op();
+    const cases: [unknown, RegExp][] = [
+      [null, /push request: expected an object, got null/],
+      ['ops', /push request: expected an object/],
+      [[good], /push request: expected an object, got an array/],
+      [{}, /"from" must name the sending reactor/],
+      [{ from: '', operations: [good], cursor: 1 }, /"from"/],
+      [{ from: 'x', cursor: 1 }, /"operations" must be an array, got undefined/],
+      [{ from: 'x', operations: { 0: good }, cursor: 1 }, /"operations" must be an array/],
+      [{ from: 'x', operations: [good] }, /"cursor" must be a non-negative integer, got undefined/],
+      [{ from: 'x', operations: [good], cursor: -1 }, /"cursor" must be a non-negative integer, got -1/],
+      [{ from: 'x', operations: [good], cursor: 1.5 }, /"cursor"/],
+      [{ from: 'x', operations: [good], cursor: '3' }, /"cursor"/],
+    ];
+    for (const [request, message] of cases) await expectProtocolError(b, () => b.endpoint.push(request), message);
+    expect(count(b)).toBe(1);
+  });
+
+  it('push requests with malformed operation envelopes, wherever they sit in the batch', async () => {
+    const b = await target();
+    const { id: _id, ...noId } = op();
+    const { documentId: _documentId, ...noDocument } = op();
+    const { origin: _origin, ...noOrigin } = op();
+    const cases: [unknown, RegExp][] = [
+      [null, /operation 1: expected an operation object, got null/],
+      ['op', /operation 1: expected an operation object/],
+      [noId, /operation 1: "id" must be a non-empty string, got undefined/],
+      [{ ...op(), id: '' }, /operation 1: "id" must be a non-empty string/],
+      [noDocument, /operation 1: "documentId" must be a non-empty string/],
+      [{ ...op(), scope: 'shared' }, /operation 1: "scope" must be one of document, global, local, got "shared"/],
+      [{ ...op(), branch: 7 }, /operation 1: "branch" must be a non-empty string, got 7/],
+      [{ ...op(), type: null }, /operation 1: "type" must be a non-empty string/],
+      [{ ...op(), timestamp: 'yesterday' }, /operation 1: "timestamp" must be an HLC timestamp/],
+      [{ ...op(), timestamp: 12 }, /operation 1: "timestamp"/],
+      [noOrigin, /operation 1: "origin" must be a non-empty string/],
+    ];
+    for (const [bad, message] of cases) {
+      // A valid op first and another after: none of them may be stored.
+      const request = { from: 'x', operations: [op(), bad, op({ documentId: 'other' })], cursor: 3 };
+      await expectProtocolError(b, () => b.endpoint.push(request), message);
+    }
+    expect(await b.operations('other')).toEqual([]);
+  });
+
+  it('an op id twice in one push with different contents; the same op twice is just a duplicate', async () => {
+    const b = await target();
+    const first = op({ id: 'twice' });
+    const forged = { ...first, input: { by: 1_000 } };
+    await expectProtocolError(
+      b,
+      () => b.endpoint.push({ from: 'x', operations: [op(), first, forged], cursor: 3 }),
+      /operation "twice" appears twice with different contents/,
+    );
+    await expect(b.endpoint.push({ from: 'x', operations: [first, { ...first }], cursor: 2 })).resolves.toEqual({
+      accepted: 1,
+      duplicates: 1,
+      rejected: [],
+      cursor: 2,
+    });
+    expect((await b.operations('c')).map((o) => o.id)).toContain('twice');
+    expect(await b.operations('c')).toHaveLength(2);
+  });
+
+  it('an op whose id is already stored with different contents, even beside innocent ops', async () => {
+    const b = await target();
+    const [stored] = await b.operations('c');
+    expect(stored).toBeDefined();
+    const { index: _index, ...envelope } = stored as NonNullable<typeof stored>;
+    await expectProtocolError(
+      b,
+      () => b.endpoint.push({ from: 'x', operations: [op(), { ...envelope, input: { by: 99 } }, op()], cursor: 3 }),
+      /operation ".+" is already stored with different contents/,
+    );
+    // Sent again unchanged, it is a harmless duplicate.
+    await expect(b.endpoint.push({ from: 'x', operations: [envelope], cursor: 1 })).resolves.toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+    });
+    expect(count(b)).toBe(1);
+  });
+
+  it('a batch over the limit of 5000 operations', async () => {
+    const b = await target();
+    const operations = Array.from({ length: 5001 }, () => op());
+    await expectProtocolError(
+      b,
+      () => b.endpoint.push({ from: 'x', operations, cursor: 5001 }),
+      /batch of 5001 operations exceeds the limit of 5000; send smaller batches/,
+    );
+  });
+
+  it('pull requests that are not objects, or carry a bad limit, cursor, sender or filter', async () => {
+    const b = await target();
+    const cases: [unknown, RegExp][] = [
+      [undefined, /pull request: expected an object, got undefined/],
+      [42, /pull request: expected an object, got 42/],
+      [{ cursor: 0 }, /"limit" must be an integer from 0 to 5000, got undefined/],
+      [{ cursor: 0, limit: -1 }, /"limit" must be an integer from 0 to 5000, got -1/],
+      [{ cursor: 0, limit: 5001 }, /"limit" must be an integer from 0 to 5000, got 5001/],
+      [{ cursor: 0, limit: 2.5 }, /"limit"/],
+      [{ limit: 10 }, /"cursor" must be a non-negative integer, got undefined/],
+      [{ cursor: -3, limit: 10 }, /"cursor" must be a non-negative integer, got -3/],
+      [{ cursor: 'start', limit: 10 }, /"cursor" must be a non-negative integer, got "start"/],
+      [{ cursor: 0, limit: 10, from: 5 }, /"from" must be a string, got 5/],
+      [{ cursor: 0, limit: 10, filter: 'all' }, /pull request filter: expected an object, got "all"/],
+      [{ cursor: 0, limit: 10, filter: [] }, /filter: expected an object, got an array/],
+      [{ cursor: 0, limit: 10, filter: { documentIds: 'c' } }, /"filter.documentIds" must be an array of strings/],
+      [{ cursor: 0, limit: 10, filter: { documentIds: ['c', 1] } }, /"filter.documentIds"/],
+      [{ cursor: 0, limit: 10, filter: { scopes: ['shared'] } }, /"filter.scopes" must be an array of document/],
+      [{ cursor: 0, limit: 10, filter: { scopes: 'global' } }, /"filter.scopes"/],
+      [{ cursor: 0, limit: 10, filter: { branch: '' } }, /"filter.branch" must be a non-empty string/],
+      [{ cursor: 0, limit: 10, filter: { branch: 1 } }, /"filter.branch"/],
+    ];
+    for (const [request, message] of cases) await expectProtocolError(b, () => b.endpoint.pull(request), message);
+    // The same endpoint serves a well-formed request.
+    const page = await b.endpoint.pull({ cursor: 0, limit: 10, filter: { documentIds: ['c'] } });
+    expect(page.operations.map((o) => o.type)).toEqual(['CREATE_DOCUMENT', 'INCREMENT']);
+  });
+});
+
+describe('dead letters', () => {
+  async function writeBoth(a: Reactor) {
+    await a.createDocument('list', { id: 'l' });
+    await a.mutate('l', [{ type: 'ADD', input: { item: 'one' } }]);
+    await a.mutate('l', [{ type: 'ADD', input: { item: 'two' } }]);
+    await a.createDocument('counter', { id: 'c' });
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 5 } }]);
+  }
+
+  it('push: ops of a model the receiver lacks are refused and listed; they do not block other documents', async () => {
+    const a = await reactor('a');
+    const b = await counterOnly('b');
+    await writeBoth(a);
+    await a.sync.add({ name: 'b', channel: connect(a, b), mode: 'push' });
+    await a.sync.settled();
+
+    expect(b.documents.get('c')).toEqual(a.documents.get('c'));
+    expect(b.documents.get('l')).toBeUndefined();
+    expect(await b.operations('l', { scope: 'document' })).toEqual([]);
+    expect(await b.operations('l')).toEqual([]);
+    const listOps = [...(await a.operations('l', { scope: 'document' })), ...(await a.operations('l'))];
+    const letters = await a.sync.deadLetters();
+    expect(letters.map((letter) => letter.operation.id).sort()).toEqual(listOps.map((o) => o.id).sort());
+    for (const letter of letters) {
+      expect(letter).toMatchObject({ remote: 'b', direction: 'push', reason: { kind: 'unknown-model' } });
+      expect(letter.reason.message).toMatch(/"l".*"list"/);
+    }
+    // The receiver files them too, as received.
+    expect((await b.sync.deadLetters()).map((letter) => letter.direction)).toEqual(['receive', 'receive', 'receive']);
+
+    // The counter keeps flowing, and the remote is healthy; later ops of the list are refused alike.
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }]);
+    await a.mutate('l', [{ type: 'ADD', input: { item: 'three' } }]);
+    await a.sync.settled();
+    expect(count(b)).toBe(7);
+    expect(a.sync.status('b')).toMatchObject({ phase: 'idle', pending: 0, lastError: undefined });
+    expect(await a.sync.deadLetters()).toHaveLength(4);
+    expect(await b.operations('l')).toEqual([]);
+
+    // discard drops one; a retry is refused again while b lacks the model, and its letter stays.
+    await a.sync.discard(letters[0]?.id as string);
+    const left = await a.sync.deadLetters();
+    expect(left.map((letter) => letter.id)).not.toContain(letters[0]?.id);
+    expect(left).toHaveLength(3);
+    for (const letter of left) {
+      expect(await a.sync.retry(letter.id)).toMatchObject({ resolved: false, reason: { kind: 'unknown-model' } });
+    }
+    expect((await a.sync.deadLetters()).map((letter) => letter.id)).toEqual(left.map((letter) => letter.id));
+    expect(await b.operations('l')).toEqual([]);
+    expect(b.documents.get('l')).toBeUndefined();
+    await expect(a.sync.discard('no-such-letter')).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(a.sync.retry('no-such-letter')).rejects.toMatchObject({ kind: 'not-found' });
+  });
+
+  it('push: once the receiver knows the model, retry delivers a refused op and clears its letter', async () => {
+    const a = await reactor('a');
+    const storage = freshStorage();
+    const b = await counterOnly('b', storage);
+    await writeBoth(a);
+    await a.sync.add({ name: 'b', channel: connect(a, b), mode: 'push' });
+    await a.sync.settled();
+    expect(await a.sync.deadLetters()).toHaveLength(3);
+    await b.stop();
+
+    const upgraded = await createReactor({ models: [counter, list], storage, id: 'b', retry });
+    open.push(upgraded);
+    await a.sync.add({ name: 'b', channel: connect(a, upgraded) });
+    for (const letter of await a.sync.deadLetters()) {
+      expect(await a.sync.retry(letter.id)).toEqual({ resolved: true });
+    }
+    expect(await a.sync.deadLetters()).toEqual([]);
+    expect(upgraded.documents.get('l')).toEqual(a.documents.get('l'));
+  });
+
+  it('pull: refused ops land in the puller’s own dead letters', async () => {
+    const a = await reactor('a');
+    const b = await counterOnly('b');
+    await writeBoth(a);
+    await b.sync.add({ name: 'a', channel: connect(b, a), mode: 'pull', pullIntervalMs: 30 });
+    await b.sync.settled();
+
+    expect(b.documents.get('c')).toEqual(a.documents.get('c'));
+    expect(b.documents.get('l')).toBeUndefined();
+    const letters = await b.sync.deadLetters();
+    expect(letters).toHaveLength(3);
+    for (const letter of letters) {
+      expect(letter).toMatchObject({ remote: 'a', direction: 'pull', reason: { kind: 'unknown-model' } });
+      expect(letter.operation.documentId).toBe('l');
+    }
+    expect(await a.sync.deadLetters()).toEqual([]);
+    // The cursor moved past them: the counter keeps flowing, refused ops are not pulled again, and
+    // later ops of the list are refused alike.
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }]);
+    await a.mutate('l', [{ type: 'ADD', input: { item: 'three' } }]);
+    await b.sync.settled();
+    expect(count(b)).toBe(7);
+    expect(await b.sync.deadLetters()).toHaveLength(4);
+    expect(await b.operations('l')).toEqual([]);
+
+    for (const letter of await b.sync.deadLetters()) {
+      expect(await b.sync.retry(letter.id)).toMatchObject({ resolved: false, reason: { kind: 'unknown-model' } });
+    }
+    expect(await b.sync.deadLetters()).toHaveLength(4);
+    expect(await b.operations('l')).toEqual([]);
+    await b.sync.discard(letters[0]?.id as string);
+    expect((await b.sync.deadLetters()).map((letter) => letter.id)).not.toContain(letters[0]?.id);
+  });
+});
+
+describe('channel failures', () => {
+  /** A channel that refuses every call as an expired credential would. */
+  const expired: Channel = {
+    push: () => Promise.reject(new ReactorError('auth', 'token expired')),
+    pull: () => Promise.reject(new ReactorError('auth', 'token expired')),
+    close: () => {},
+  };
+
+  it('a fatal error stops the remote, and settled() rejects instead of hanging', async () => {
+    const a = await reactor('a');
+    await a.createDocument('counter', { id: 'c' });
+    await a.sync.add({ name: 'b', channel: expired, mode: 'ping-pong', pullIntervalMs: 30 });
+    // Called while the first pull is in flight: it must reject once the remote stops.
+    await expect(a.sync.settled()).rejects.toMatchObject({
+      kind: 'auth',
+      message: expect.stringMatching(/token expired/),
+    });
+    const status = await statusWhere(a, 'b', (s) => s.phase === 'stopped');
+    expect(status.lastError).toMatchObject({ kind: 'auth', message: 'token expired' });
+    // Called once it has stopped: rejects at once, and keeps rejecting.
+    await expect(a.sync.settled()).rejects.toBeInstanceOf(ReactorError);
+    await expect(a.sync.settled()).rejects.toMatchObject({ kind: 'auth', retryable: false });
+  });
+
+  it('a push-only remote stops on a fatal error too', async () => {
+    const a = await reactor('a');
+    await a.sync.add({ name: 'b', channel: expired, mode: 'push' });
+    await a.createDocument('counter', { id: 'c' });
+    await expect(a.sync.settled()).rejects.toMatchObject({ kind: 'auth' });
+    expect(a.sync.status('b')).toMatchObject({ phase: 'stopped', push: 'stopped', pull: 'disabled' });
+    expect(a.sync.status('b')?.pending).toBeGreaterThan(0);
+  });
+
+  it('a few network errors: the remote backs off, retries and converges', async () => {
+    const a = await reactor('a');
+    const b = await reactor('b');
+    await a.createDocument('counter', { id: 'c' });
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 3 } }]);
+    const phases: string[] = [];
+    const subscription = a.sync.status$.subscribe((all) => {
+      const phase = all.find((s) => s.name === 'b')?.phase;
+      if (phase !== undefined && phases.at(-1) !== phase) phases.push(phase);
+    });
+    const wire = switchable(connect(a, b), { failFirst: 2 });
+    await a.sync.add({ name: 'b', channel: wire.channel, mode: 'ping-pong', pullIntervalMs: 30 });
+    await a.sync.settled();
+    subscription.unsubscribe();
+
+    expect(phases).toContain('backingOff');
+    expect(phases).not.toContain('offline');
+    const status = await statusWhere(a, 'b', (s) => s.phase === 'idle');
+    expect(status).toMatchObject({ pending: 0, lastError: { kind: 'network', retryable: true } });
+    expect(status.retries).toBeGreaterThanOrEqual(2);
+    expect(b.documents.get('c')).toEqual(a.documents.get('c'));
+  });
+
+  it('repeated failures take the remote offline; it comes back and catches up when the channel works', async () => {
+    const a = await reactor('a');
+    const b = await reactor('b');
+    const wire = switchable(connect(a, b));
+    await a.sync.add({ name: 'b', channel: wire.channel, mode: 'ping-pong', pullIntervalMs: 20 });
+    await a.createDocument('counter', { id: 'c' });
+    await a.sync.settled();
+    expect(b.documents.get('c')).toBeDefined();
+
+    wire.state.down = true;
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 1 } }]);
+    await b.mutate('c', [{ type: 'INCREMENT', input: { by: 10 } }]);
+    const offline = await statusWhere(a, 'b', (s) => s.phase === 'offline');
+    expect(offline.retries).toBeGreaterThanOrEqual(3);
+    expect(offline.lastError).toMatchObject({ kind: 'network', message: expect.stringMatching(/connection refused/) });
+    expect(offline.pending).toBeGreaterThan(0);
+    // Offline is not settled, and not an error either: settled() waits (here, until its time-out).
+    await expect(a.sync.settled({ timeoutMs: 50 })).rejects.toMatchObject({ kind: 'timeout' });
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 100 } }]);
+
+    const callsWhileDown = wire.state.calls;
+    wire.state.down = false;
+    await a.sync.settled();
+    expect(wire.state.calls).toBeGreaterThan(callsWhileDown);
+    expect(count(a)).toBe(111);
+    expect(b.documents.get('c')).toEqual(a.documents.get('c'));
+    expect(await statusWhere(a, 'b', (s) => s.phase === 'idle')).toMatchObject({ pending: 0 });
+  });
+});
+
+describe('sync.add validates its input', () => {
+  it('rejects a missing or incomplete channel, a bad mode, name, filter or interval with "validation"', async () => {
+    const a = await reactor('a');
+    const channel = connect(a, a);
+    const cases: [unknown, RegExp][] = [
+      [null, /sync.add expects \{ name, channel/],
+      [{ name: 'b' }, /"channel" must have push, pull and close functions, got undefined/],
+      [{ name: 'b', channel: { push: () => {} } }, /"channel" must have push, pull and close functions/],
+      [{ name: '', channel }, /"name" must be a non-empty string/],
+      [{ name: 'b', channel, mode: 'both' }, /"mode" must be one of push, pull, ping-pong, got "both"/],
+      [{ name: 'b', channel, filter: 'all' }, /filter: expected an object/],
+      [{ name: 'b', channel, filter: { scopes: ['shared'] } }, /"filter.scopes"/],
+      [{ name: 'b', channel, filter: { documentIds: 'c' } }, /"filter.documentIds"/],
+      [{ name: 'b', channel, filter: { branch: '' } }, /"filter.branch"/],
+      [{ name: 'b', channel, pullIntervalMs: 0 }, /"pullIntervalMs" must be a number ≥ 1, got 0/],
+      [{ name: 'b', channel, batchSize: Number.NaN }, /"batchSize"/],
+    ];
+    for (const [options, message] of cases) {
+      const error = await a.sync.add(options as Parameters<typeof a.sync.add>[0]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ReactorError);
+      expect(error).toMatchObject({ kind: 'validation', message: expect.stringMatching(message) });
+    }
+    expect(a.sync.list()).toEqual([]);
+    await expect(a.sync.remove('b')).rejects.toMatchObject({ kind: 'not-found' });
+  });
+});
