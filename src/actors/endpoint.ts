@@ -14,6 +14,7 @@ import type { EventBus } from './eventBus.js';
 
 /** What an endpoint needs. */
 export interface EndpointPorts {
+  readonly reactorId: string;
   readonly db: ReactorDatabase;
   readonly bus: EventBus;
   readonly maxPushBatch: number;
@@ -40,7 +41,7 @@ export function createEndpoint(ports: EndpointPorts): Endpoint {
       ports.ensureServing('push');
       const request = parsePushRequest(raw, ports.maxPushBatch);
       if (request.operations.length === 0) {
-        return { accepted: 0, duplicates: 0, rejected: [], cursor: request.cursor };
+        return { from: ports.reactorId, accepted: 0, duplicates: 0, rejected: [], cursor: request.cursor };
       }
       const outcome = await ports.submitLoad({
         documentId: `receive:${request.from}`,
@@ -50,6 +51,7 @@ export function createEndpoint(ports: EndpointPorts): Endpoint {
         direction: 'receive',
       });
       return {
+        from: ports.reactorId,
         accepted: outcome.stored,
         duplicates: outcome.duplicates,
         rejected: outcome.rejected,
@@ -61,10 +63,20 @@ export function createEndpoint(ports: EndpointPorts): Endpoint {
       const request = parsePullRequest(raw, ports.maxPullLimit);
       const current = ports.currentOrdinal();
       if (request.limit === 0 || request.cursor >= current) {
-        return { operations: [], cursor: Math.min(request.cursor, current), hasMore: request.cursor < current };
+        return {
+          from: ports.reactorId,
+          operations: [],
+          cursor: Math.min(request.cursor, current),
+          hasMore: request.cursor < current,
+        };
       }
       const page = await scanSince(ports.db, request.cursor, request.limit, request.filter, request.from);
-      return { operations: page.operations, cursor: page.cursor, hasMore: page.cursor < ports.currentOrdinal() };
+      return {
+        from: ports.reactorId,
+        operations: page.operations,
+        cursor: page.cursor,
+        hasMore: page.cursor < ports.currentOrdinal(),
+      };
     },
     pokes,
   };

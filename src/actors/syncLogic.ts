@@ -49,9 +49,17 @@ type RegionInput = { name: string; cursor: number; filter?: SyncFilter; batchSiz
 
 /** Builds the IO actors of the push, pull and ping-pong statecharts. */
 export function createSyncLogic(ports: SyncPorts) {
+  // The peer's own reactor id per remote, learned from its answers: ops it pushed to us carry it.
+  const peers = new Map<string, string>();
+  const learn = (name: string, from: string | undefined) => {
+    if (from !== undefined) peers.set(name, from);
+  };
   const pushBatch = fromPromise<PushBatchOutput, RegionInput>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
-    const page = await scanSince(ports.db, input.cursor, input.batchSize, input.filter, input.name);
+    const page = await scanSince(ports.db, input.cursor, input.batchSize, input.filter, [
+      input.name,
+      peers.get(input.name),
+    ]);
     const cursor = { remote: input.name, direction: 'push' as const, cursor: page.cursor };
     if (page.operations.length === 0) {
       await ports.commit({ cursors: [cursor] });
@@ -64,6 +72,7 @@ export function createSyncLogic(ports: SyncPorts) {
       throw channelError(error, `push to "${input.name}"`);
     }
     const response = parsePushResponse(raw);
+    learn(input.name, response.from);
     const byId = new Map(page.operations.map((op) => [op.id, op]));
     const deadLetters: DeadLetterRow[] = [];
     for (const rejected of response.rejected) {
@@ -97,6 +106,7 @@ export function createSyncLogic(ports: SyncPorts) {
       throw channelError(error, `pull from "${input.name}"`);
     }
     const page = parsePullResponse(raw);
+    learn(input.name, page.from);
     const cursor = Math.max(page.cursor, input.cursor);
     const outcome = await ports.submitLoad({
       documentId: `pull:${input.name}`,
@@ -112,7 +122,7 @@ export function createSyncLogic(ports: SyncPorts) {
   const probe = fromPromise<void, { name: string }>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
     try {
-      await channel.pull({ from: ports.reactorId, cursor: 0, limit: 0 });
+      learn(input.name, parsePullResponse(await channel.pull({ from: ports.reactorId, cursor: 0, limit: 0 })).from);
     } catch (error) {
       throw channelError(error, `probe of "${input.name}"`);
     }

@@ -40,6 +40,8 @@ export interface RejectedOperation {
 
 /** The receiver's answer, sent once accepted ops are committed. */
 export interface PushResponse {
+  /** The receiving reactor's id (lets the sender recognise ops that came from it). */
+  readonly from?: string;
   readonly accepted: number;
   readonly duplicates: number;
   readonly rejected: readonly RejectedOperation[];
@@ -56,6 +58,8 @@ export interface PullRequest {
 
 /** A page of ops, with the cursor to ask from next. */
 export interface PullResponse {
+  /** The serving reactor's id. */
+  readonly from?: string;
   readonly operations: readonly OperationEnvelope[];
   readonly cursor: number;
   readonly hasMore: boolean;
@@ -93,7 +97,8 @@ export function matchesFilter(
 ): boolean {
   const scopes = filter?.scopes ?? DEFAULT_SYNC_SCOPES;
   if (!scopes.includes(op.scope)) return false;
-  if (filter?.branch !== undefined && op.branch !== filter.branch) return false;
+  // CREATE and DELETE (document scope) hold for every branch, so a branch filter lets them through.
+  if (filter?.branch !== undefined && op.scope !== 'document' && op.branch !== filter.branch) return false;
   if (filter?.documentIds !== undefined && !filter.documentIds.includes(op.documentId)) return false;
   return true;
 }
@@ -212,6 +217,7 @@ export function parsePushResponse(value: unknown): PushResponse {
     return { id: entry.id, reason: errorDataOf(entry.reason, `${where} rejected[${i}].reason`) };
   });
   return {
+    ...(typeof record.from === 'string' ? { from: record.from } : {}),
     accepted: count('accepted'),
     duplicates: count('duplicates'),
     rejected,
@@ -227,6 +233,7 @@ export function parsePullResponse(value: unknown): PullResponse {
     fail(where, `"operations" must be an array, got ${describe(record.operations)}`);
   if (typeof record.hasMore !== 'boolean') fail(where, `"hasMore" must be a boolean, got ${describe(record.hasMore)}`);
   return {
+    ...(typeof record.from === 'string' ? { from: record.from } : {}),
     operations: record.operations.map((op, i) => parseOperationEnvelope(op, `${where}: operation ${i}`)),
     cursor: cursorOf(record.cursor, where),
     hasMore: record.hasMore,

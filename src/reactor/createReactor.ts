@@ -144,7 +144,8 @@ export interface Reactor {
 }
 
 interface Waiter {
-  readonly documentId: string;
+  /** The documents whose view must show the job's effect before the caller hears of it. */
+  readonly documentIds: readonly string[];
   resolve(outcome: JobOutcome & { ok: true }): void;
   reject(error: ReactorError): void;
 }
@@ -376,9 +377,9 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         continue;
       }
       // Resolve once the view shows the job's effect (a rebase may still be running).
-      const pending = projector.pending(waiter.documentId);
-      if (pending === undefined) waiter.resolve(outcome);
-      else pending.then(() => waiter.resolve(outcome));
+      const pending = waiter.documentIds.flatMap((id) => projector.pending(id) ?? []);
+      if (pending.length === 0) waiter.resolve(outcome);
+      else Promise.all(pending).then(() => waiter.resolve(outcome));
     }
   });
 
@@ -414,7 +415,11 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     jobSeq += 1;
     const job = make(newId(16), jobSeq);
     const promise = new Promise<JobOutcome & { ok: true }>((resolve, reject) =>
-      waiters.set(job.id, { documentId: job.documentId, resolve, reject }),
+      waiters.set(job.id, {
+        documentIds: job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : [job.documentId],
+        resolve,
+        reject,
+      }),
     );
     if (buffer.length === 0) queueMicrotask(flush);
     buffer.push(job);
@@ -507,6 +512,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     retry: { baseMs: retry.baseMs, maxMs: retry.maxMs },
   });
   const endpoint = createEndpoint({
+    reactorId,
     db,
     bus,
     maxPushBatch: 5000,

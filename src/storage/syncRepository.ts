@@ -39,7 +39,7 @@ export interface ScannedPage {
 
 /**
  * Scans ops in arrival order past `cursor`, keeping those that match `filter` and did not come
- * from `exclude`, until `limit` are kept or the log ends. The returned cursor never skips an op
+ * from a remote in `exclude` (the one we would send them to), until `limit` are kept or the log ends. The returned cursor never skips an op
  * that was not considered, so the next scan resumes exactly there.
  */
 export async function scanSince(
@@ -47,8 +47,9 @@ export async function scanSince(
   cursor: number,
   limit: number,
   filter: SyncFilter | undefined,
-  exclude: string | undefined,
+  exclude: string | readonly (string | undefined)[] | undefined,
 ): Promise<ScannedPage> {
+  const excluded = new Set(typeof exclude === 'string' ? [exclude] : (exclude ?? []));
   const operations: OperationEnvelope[] = [];
   let position = cursor;
   const chunk = Math.max(64, limit * 2);
@@ -58,7 +59,7 @@ export async function scanSince(
     for (const row of rows) {
       if (operations.length >= limit) break;
       position = row.ordinal;
-      if (row.source !== undefined && row.source === exclude) continue;
+      if (row.source !== undefined && excluded.has(row.source)) continue;
       if (matchesFilter(row, filter)) operations.push(toEnvelope(row));
     }
     if (rows.length < chunk) break;

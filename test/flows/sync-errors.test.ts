@@ -171,6 +171,7 @@ describe('malformed requests at the endpoint are protocol errors and write nothi
       /operation "twice" appears twice with different contents/,
     );
     await expect(b.endpoint.push({ from: 'x', operations: [first, { ...first }], cursor: 2 })).resolves.toEqual({
+      from: b.id,
       accepted: 1,
       duplicates: 1,
       rejected: [],

@@ -268,6 +268,35 @@ describe('filters', () => {
     expect(b.documents.get('c')).toBeUndefined();
   });
 
+  it('branch: a filter on another branch still carries the CREATE, so the document appears there', async () => {
+    const { a, b } = await pair('push', { filter: { branch: 'draft' } });
+    await a.createDocument('counter', { id: 'c' });
+    await increment(a, 'c', 1);
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 100 } }], { branch: 'draft' });
+    await a.sync.settled();
+    expect(b.documents.get('c', { branch: 'draft' })?.state).toEqual({ count: 100 });
+    expect(b.documents.get('c')?.state).toEqual({ count: 0 });
+  });
+
+  it('no echo even when the remote is named differently from the peer’s reactor id', async () => {
+    const a = await reactor('a');
+    const b = await reactor('b');
+    const wire = spy(connect(a, b));
+    await a.sync.add({ name: 'the-server', channel: wire.channel, mode: 'ping-pong', pullIntervalMs: 30 });
+    // b also pushes to a, under a name of its own: those ops reach a tagged with b's id.
+    await b.sync.add({ name: 'the-client', channel: connect(b, a), mode: 'push' });
+    await b.createDocument('counter', { id: 'c' });
+    await increment(b, 'c', 5);
+    await b.sync.settled();
+    await a.sync.settled();
+    expect(count(a, 'c')).toBe(5);
+    await increment(a, 'c', 1);
+    await a.sync.settled();
+    const pushedOrigins = wire.pushes.flatMap((p) => p.request.operations.map((op) => op.origin));
+    expect(pushedOrigins).toEqual(['a']);
+    expect(count(b, 'c')).toBe(6);
+  });
+
   it('branch: only the named branch travels', async () => {
     const { a, b } = await pair('ping-pong', { filter: { branch: 'main' } });
     await a.createDocument('counter', { id: 'c' });
