@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { createReactor, defineDocumentModel, type Reactor } from '../index.js';
 
@@ -90,8 +89,4 @@ export async function runDemo(log: (line: string) => void = console.log): Promis
   console.table(rows);
   await reactor.stop();
   if (!same) process.exitCode = 1;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runDemo();
 }

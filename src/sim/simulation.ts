@@ -24,11 +24,11 @@ export interface SimulationOptions {
   readonly topology?: Topology;
   readonly mode?: SyncMode;
   readonly network?: {
-    readonly latency?: number;
-    readonly jitter?: number;
-    readonly drop?: number;
-    readonly duplicate?: number;
-    readonly reorder?: number;
+    readonly latency?: number | undefined;
+    readonly jitter?: number | undefined;
+    readonly drop?: number | undefined;
+    readonly duplicate?: number | undefined;
+    readonly reorder?: number | undefined;
   };
   // biome-ignore lint/suspicious/noExplicitAny: models of any state are accepted
   readonly models?: readonly DocumentModel<any, any>[];
@@ -127,7 +127,8 @@ export class Simulation {
     this.#pullIntervalMs = options.pullIntervalMs ?? 250;
     this.#quiesceLimitMs = options.quiesceLimitMs ?? 600_000;
     this.clock.set(EPOCH);
-    this.network = createSimNetwork({ ...options.network, seed: this.seed, clock: this.clock });
+    const faults = Object.fromEntries(Object.entries(options.network ?? {}).filter(([, v]) => v !== undefined));
+    this.network = createSimNetwork({ ...faults, seed: this.seed, clock: this.clock });
     this.#recorder =
       options.record === undefined || options.record === false
         ? undefined

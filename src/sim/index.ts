@@ -1,0 +1,23 @@
+export { checkInvariants, type InvariantName, type InvariantViolation, type NamedReactor } from './invariants.js';
+export { counterModel, demoModels, listModel } from './models.js';
+export { TraceRecorder } from './recorder.js';
+export {
+  generateWorkload,
+  parseScenario,
+  runSteps,
+  type Scenario,
+  type ScenarioStep,
+  scenarioSchema,
+  simulationOptionsOf,
+  type WorkloadOptions,
+} from './scenario.js';
+export {
+  createSimulation,
+  type ReactorRef,
+  Simulation,
+  SimulationError,
+  type SimulationOptions,
+  type SimulationSummary,
+} from './simulation.js';
+export { freshFakeStorage, type SimStorage } from './storage.js';
+export { type Edge, edgesFor, TOPOLOGIES, type Topology } from './topology.js';
