@@ -376,7 +376,8 @@ export class DocumentProjector {
       if (result.error !== undefined) projection.errors.set(op.id, result.error);
     }
     projection.count += 1;
-    projection.last = keyOf(op);
+    // Ops are never mutated, so the op itself serves as the order key.
+    projection.last = op;
     if (projection.count % this.#ports.keyframeInterval === 0) {
       const keyframe: KeyframeRow = {
         stream: projection.key,

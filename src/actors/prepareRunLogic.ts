@@ -254,10 +254,8 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
           working.set(job.branch, state);
         }
         const made = runMutate(job, state, ports);
-        for (const op of made) {
-          const { index: _index, ...envelope } = op;
-          operations.push(envelope);
-        }
+        // The store copies envelope fields into its rows, so the ops can go as they are.
+        operations.push(...made);
         outcomes.push({ jobId: job.id, ok: true, operations: made, stored: made.length, duplicates: 0, rejected: [] });
       } catch (error) {
         outcomes.push(outcomeOf(job.id, error));
