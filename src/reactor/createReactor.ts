@@ -1,225 +1,63 @@
-import type { Observable } from 'rxjs';
-import {
-  type Actor,
-  type AnyActorRef,
-  createActor,
-  type EventObject,
-  fromEventObservable,
-  fromPromise,
-  type InspectionEvent,
-  type Observer,
-  type Subscribable,
-} from 'xstate';
+import { createActor } from 'xstate';
 import { DocumentProjector } from '../actors/documentProjector.js';
 import { createEndpoint } from '../actors/endpoint.js';
-import { type BusEvent, createEventBus } from '../actors/eventBus.js';
+import { createEventBus } from '../actors/eventBus.js';
 import { createPrepareRunLogic } from '../actors/prepareRunLogic.js';
 import { createSyncLogic } from '../actors/syncLogic.js';
-import { documentViewMachine } from '../machines/documentView.js';
-import { jobExecutorMachine } from '../machines/jobExecutor.js';
-import type { RetryPolicy } from '../machines/jobRun.js';
-import { jobRunMachine } from '../machines/jobRun.js';
-import { operationsStoreMachine } from '../machines/operationsStore.js';
-import { reactorMachine } from '../machines/reactor.js';
-import { pingPongMachine, pullMachine, pushMachine } from '../machines/remote/remote.js';
-import { syncManagerMachine } from '../machines/syncManager.js';
-import type { AnyDocumentModel, DocumentModel } from '../model/documentModel.js';
 import { parseOperationEnvelope } from '../model/envelope.js';
 import { classifyError, ReactorError } from '../model/errors.js';
 import { HybridLogicalClock } from '../model/hlc.js';
 import { parseStreamKey, streamKey } from '../model/order.js';
-import type { Channel, Endpoint } from '../model/sync.js';
-import {
-  type Action,
-  CREATE_DOCUMENT,
-  DEFAULT_BRANCH,
-  type DocumentSnapshot,
-  type Job,
-  type JobOutcome,
-  type LoadJob,
-  type Operation,
-  type OperationEnvelope,
-  SCOPES,
-  type Scope,
-} from '../model/types.js';
-import { assertCloneable, assertId, cloneChecked, describe } from '../model/validate.js';
+import type { Channel } from '../model/sync.js';
+import { CREATE_DOCUMENT, DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
+import { assertCloneable, assertId, describe } from '../model/validate.js';
 import { loadBootState } from '../storage/bootRepository.js';
 import { JobLog } from '../storage/jobLog.js';
-import {
-  type CommitCounters,
-  commitGroup,
-  nearestKeyframe,
-  readStream,
-  type StoreWrite,
-  type WriteResult,
-} from '../storage/operationsRepository.js';
-import { ReactorDatabase, type StorageOptions } from '../storage/schema.js';
+import { type CommitCounters, readStream, type StoreWrite } from '../storage/operationsRepository.js';
+import { ReactorDatabase } from '../storage/schema.js';
 import { loadSyncState } from '../storage/syncRepository.js';
-import { type Clock, systemClock } from './clock.js';
-import { createIdGenerator } from './ids.js';
+import { checkActions, checkBranch } from './inputChecks.js';
+import { JobSubmitter } from './jobSubmitter.js';
+import { resolveOptions } from './options.js';
 import { whenQuiet } from './quiescence.js';
 import { createReplyHub } from './replyHub.js';
-import { createSyncApi, type SyncApi } from './syncApi.js';
+import { createSyncApi } from './syncApi.js';
+import type { Reactor, ReactorOptions, ReactorStatus } from './types.js';
+import { wireReactorMachine } from './wiring.js';
 
-/** Options of {@link createReactor}. */
-export interface ReactorOptions {
-  // biome-ignore lint/suspicious/noExplicitAny: models of any state and reducers are accepted
-  readonly models: readonly DocumentModel<any, any>[];
-  /** This reactor's id; persisted on first start. Default: random. */
-  readonly id?: string;
-  readonly storage?: StorageOptions;
-  /** Physical time and timers; default the system clock. */
-  readonly clock?: Clock;
-  /** An XState inspection observer (e.g. the Stately inspector's `inspect`). */
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Documents that run jobs at the same time; default 16. */
-  readonly concurrency?: number;
-  /** Most jobs of one document in one run; default 512. */
-  readonly maxBatch?: number;
-  /** Most writes in one transaction; default 2000. */
-  readonly maxGroupSize?: number;
-  /** A keyframe every this many ops per stream; default 500. */
-  readonly keyframeInterval?: number;
-  /** Retry policy for transient storage failures. */
-  readonly retry?: Partial<RetryPolicy>;
-  /** Source of randomness for ids and jitter; default crypto. Seed it for reproducible runs. */
-  readonly random?: () => number;
+export type { DocumentsApi, Reactor, ReactorOptions, ReactorStatus, StopOptions } from './types.js';
+
+interface QueueView {
+  readonly runningCount: number;
+  readonly waiting: number;
 }
-
-/** What `reactor.status()` reports. */
-export interface ReactorStatus {
-  readonly phase: 'running' | 'stopping' | 'stopped';
-  /** The last ordinal stored (ops stored here so far). */
-  readonly ordinal: number;
-  /** Jobs accepted but not yet run, and documents with a run in progress. */
-  readonly jobs: { readonly waiting: number; readonly running: number };
-  /** Writes waiting for the store, and whether a transaction is in flight. */
-  readonly store: { readonly pending: number; readonly committing: boolean; readonly commits: number };
-  /** True when nothing is queued, running or waiting to be written. */
-  readonly idle: boolean;
-}
-
-/** How to stop. */
-export interface StopOptions {
-  /** Run every accepted job first (default true). With false, queued jobs stay persisted and resume on reopen. */
-  readonly drain?: boolean;
-  /** Stop at once, dropping everything in memory, as a crash would (default false). */
-  readonly abort?: boolean;
-}
-
-/** The read side of the reactor. */
-export interface DocumentsApi {
-  get(documentId: string, options?: { branch?: string }): DocumentSnapshot | undefined;
-  observe(documentId: string, options?: { branch?: string }): Observable<DocumentSnapshot>;
-  list(options?: { branch?: string; includeDeleted?: boolean }): DocumentSnapshot[];
-}
-
-/** A running reactor. */
-export interface Reactor {
-  readonly id: string;
-  createDocument(model: string, options?: { id?: string }): Promise<{ documentId: string; operations: Operation[] }>;
-  deleteDocument(documentId: string): Promise<{ operations: Operation[] }>;
-  mutate(
-    documentId: string,
-    actions: readonly Action[],
-    options?: { branch?: string },
-  ): Promise<{ operations: Operation[] }>;
-  /** Loads ops made elsewhere (idempotent by id). What sync feeds; usable directly. */
-  load(operations: readonly unknown[], options?: { source?: string }): Promise<{ stored: number; duplicates: number }>;
-  readonly documents: DocumentsApi;
-  operations(documentId: string, options?: { scope?: Scope; branch?: string }): Promise<Operation[]>;
-  /** Remotes this reactor synchronises with. */
-  readonly sync: SyncApi;
-  /** What this reactor serves to other reactors' channels. */
-  readonly endpoint: Endpoint;
-  /** Every event on the reactor's bus. */
-  readonly events$: Observable<BusEvent>;
-  /** The root XState actor. */
-  readonly system: Actor<typeof reactorMachine>;
-  /** Resolves when every accepted job has run, the store is idle and the view is up to date. */
-  whenIdle(): Promise<void>;
-  /** A synchronous look at the reactor's progress. */
-  status(): ReactorStatus;
-  stop(options?: StopOptions): Promise<void>;
-}
-
-interface Waiter {
-  /** The documents whose view must show the job's effect before the caller hears of it. */
-  readonly documentIds: readonly string[];
-  resolve(outcome: JobOutcome & { ok: true }): void;
-  reject(error: ReactorError): void;
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new ReactorError('validation', `createReactor: "${name}" must be a positive integer, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function checkModels(models: unknown): Map<string, AnyDocumentModel> {
-  if (!Array.isArray(models)) {
-    throw new ReactorError('validation', 'createReactor: "models" must be an array of models from defineDocumentModel');
-  }
-  const byType = new Map<string, AnyDocumentModel>();
-  for (const model of models as AnyDocumentModel[]) {
-    if (
-      typeof model?.type !== 'string' ||
-      typeof model.initialState !== 'function' ||
-      typeof model.reducers !== 'object'
-    ) {
-      throw new ReactorError(
-        'validation',
-        `createReactor: ${describe(model)} is not a document model; build models with defineDocumentModel`,
-      );
-    }
-    if (byType.has(model.type))
-      throw new ReactorError('validation', `createReactor: two models have the type "${model.type}"`);
-    byType.set(model.type, model);
-  }
-  return byType;
+interface StoreView {
+  readonly value: string;
+  readonly context: { readonly pending: readonly unknown[]; readonly commits: number };
 }
 
 /**
  * Opens (or creates) a reactor on its IndexedDB database, restores its clock, counters, pending
- * jobs and read model, and starts its actor system.
+ * jobs, read model and remotes, and starts its actor system. The only caller of `createActor`.
  */
 export async function createReactor(options: ReactorOptions): Promise<Reactor> {
-  if (typeof options !== 'object' || options === null) {
-    throw new ReactorError('validation', 'createReactor expects an options object with at least { models }');
-  }
-  const models = checkModels(options.models);
-  if (options.id !== undefined) assertId(options.id, 'createReactor: "id"');
-  const concurrency = positive(options.concurrency, 16, 'concurrency');
-  const maxBatch = positive(options.maxBatch, 512, 'maxBatch');
-  const maxGroupSize = positive(options.maxGroupSize, 2000, 'maxGroupSize');
-  const keyframeInterval = positive(options.keyframeInterval, 500, 'keyframeInterval');
-  const retry: RetryPolicy = { maxAttempts: 5, baseMs: 20, maxMs: 2000, ...options.retry };
-  const clock = options.clock ?? systemClock;
-  const newId = createIdGenerator(options.random);
+  const settings = resolveOptions(options);
+  const { models, clock, newId } = settings;
 
-  const storage = options.storage ?? {};
-  if (storage.indexedDB === undefined && typeof globalThis.indexedDB === 'undefined') {
-    throw new ReactorError(
-      'validation',
-      'createReactor: no IndexedDB here; pass storage: { dbName, indexedDB, IDBKeyRange } (in Node, from fake-indexeddb)',
-    );
-  }
-  const db = new ReactorDatabase(storage);
+  const db = new ReactorDatabase(settings.storage);
   const jobLog = new JobLog();
   let boot: Awaited<ReturnType<typeof loadBootState>>;
   try {
-    boot = await loadBootState(db, () => newId(12), options.id, jobLog);
+    boot = await loadBootState(db, () => newId(12), settings.id, jobLog);
   } catch (error) {
     db.close();
     throw classifyError(error);
   }
-  if (options.id !== undefined && boot.meta.reactorId !== options.id) {
+  if (settings.id !== undefined && boot.meta.reactorId !== settings.id) {
     db.close();
     throw new ReactorError(
       'validation',
-      `createReactor: database "${db.name}" belongs to reactor "${boot.meta.reactorId}", not "${options.id}"; use another dbName`,
+      `createReactor: database "${db.name}" belongs to reactor "${boot.meta.reactorId}", not "${settings.id}"; use another dbName`,
     );
   }
   const reactorId = boot.meta.reactorId;
@@ -231,176 +69,105 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     jobLog,
     meta: boot.meta,
   };
-  let jobSeq = boot.meta.jobSeq;
   const bus = createEventBus();
-  let root: Actor<typeof reactorMachine> | undefined;
-
-  const sendToStore = (write: StoreWrite) => root?.system.get('operationsStore')?.send({ type: 'store.write', write });
+  // Filled in once the actor system runs; ports below only call it after that.
+  let storeWrite: (write: StoreWrite) => void = () => {};
   let keyframeWrites = 0;
+  let sendToView: (event: { type: 'view.rebased'; stream: string; replayed: number }) => void = () => {};
+
   const projector = new DocumentProjector({
     models,
-    keyframeInterval,
+    keyframeInterval: settings.keyframeInterval,
     readStream: (stream, after) => readStream(db, stream, after),
-    readKeyframes: async (stream) => {
-      const rows = await db.keyframes
-        .where('[stream+timestamp+id]')
-        .between([stream, '', ''], [stream, '\uffff', '\uffff'])
-        .toArray();
-      return rows;
-    },
+    readKeyframes: (stream) =>
+      db.keyframes.where('[stream+timestamp+id]').between([stream, '', ''], [stream, '\uffff', '\uffff']).toArray(),
     persist: (write) => {
       keyframeWrites += 1;
-      sendToStore({ ...write, writeId: `view:${keyframeWrites}` });
+      storeWrite({ ...write, writeId: `view:${keyframeWrites}` });
     },
     onRebased: (stream, replayed) => {
-      root?.system.get('documentView')?.send({ type: 'view.rebased', stream, replayed });
+      sendToView({ type: 'view.rebased', stream, replayed });
       bus.emit({ type: 'document.rebased', stream, replayed });
     },
     onError: (documentId, error) => bus.emit({ type: 'view.failed', documentId, error: classifyError(error).toData() }),
   });
   await projector.materialise(boot.streams.map((row) => parseStreamKey(row.stream)));
 
-  const prepareRun = createPrepareRunLogic({
-    reactorId,
-    models,
-    hlc,
-    newOperationId: () => newId(16),
-    now: () => clock.now(),
-    read: async (documentId, branch) => {
-      await bus.idle();
-      return projector.read(documentId, branch);
-    },
-    refusedModel: async (documentId) => {
-      const letter = await db.deadLetters
-        .filter(
-          (row) =>
-            row.direction !== 'push' &&
-            row.operation.documentId === documentId &&
-            row.operation.scope === 'document' &&
-            row.operation.type === CREATE_DOCUMENT,
-        )
-        .first();
-      return letter === undefined ? undefined : String((letter.operation.input as { model?: unknown }).model);
-    },
+  const jobs = new JobSubmitter({
+    bus,
+    projector,
+    newId: () => newId(16),
+    lastSeq: boot.meta.jobSeq,
+    enqueue: (batch) => system.system.get('queue')?.send({ type: 'queue.enqueue', jobs: batch }),
   });
+  const submitLoad = (job: Omit<LoadJob, 'kind' | 'id' | 'seq'>) =>
+    jobs.submit((id, seq): LoadJob => ({ ...job, kind: 'load', id, seq }));
+  const replies = createReplyHub((message) =>
+    system.system.get('operationsStore')?.send({ type: 'store.write', ...message }),
+  );
+  const commitSync = (write: Omit<StoreWrite, 'writeId'>) => replies.commit(write);
   const channels = new Map<string, Channel>();
   const syncBoot = await loadSyncState(db);
-  const remotes = new Map(syncBoot.remotes.map((row) => [row.name, row]));
-  const commitSync = (write: Omit<StoreWrite, 'writeId'>) => replies.commit(write);
-  const submitLoad = (job: Omit<LoadJob, 'kind' | 'id' | 'seq'>) =>
-    submit((id, seq): LoadJob => ({ ...job, kind: 'load', id, seq }));
-  const syncLogic = createSyncLogic({
-    reactorId,
-    db,
-    bus,
-    channel: (name) => channels.get(name),
-    submitLoad,
-    commit: commitSync,
-    now: () => clock.now(),
-  });
-  const machine = reactorMachine.provide({
-    actors: {
-      operationsStore: operationsStoreMachine.provide({
-        actors: {
-          commitGroup: fromPromise<WriteResult[], { writes: readonly StoreWrite[] }>(async ({ input }) => {
-            try {
-              return await commitGroup(db, input.writes, counters, () => hlc.state);
-            } catch (error) {
-              throw classifyError(error);
-            }
-          }),
-        },
-        actions: {
-          publishWritten: (_, params) => {
-            const operations = params.results.flatMap((result) => result.stored);
-            if (operations.length === 0) return;
-            const sources: Record<string, string> = {};
-            params.results.forEach((result, i) => {
-              const source = params.writes[i]?.write.source;
-              if (source !== undefined) for (const op of result.stored) sources[op.id] = source;
-            });
-            bus.emit({ type: 'operations.written', operations, sources });
-          },
-          reportFailure: (_, params) => bus.emit({ type: 'store.failed', error: params.error }),
-        },
-      }),
-      documentView: documentViewMachine.provide({
-        actors: {
-          writtenOperations: fromEventObservable(() => bus.on('operations.written') as Subscribable<EventObject>),
-        },
-        actions: { project: (_, params) => projector.apply(params.operations) },
-      }),
-      jobExecutor: jobExecutorMachine.provide({
-        actors: {
-          jobRun: jobRunMachine.provide({
-            actors: { prepareRun },
-          }),
-        },
-        actions: {
-          publishOutcomes: (_, params) => bus.emit({ type: 'jobs.settled', outcomes: params.outcomes }),
-        },
-      }),
-      syncManager: syncManagerMachine.provide({
-        actors: {
-          push: pushMachine.provide({ actors: syncLogic }),
-          pull: pullMachine.provide({ actors: syncLogic }),
-          pingPong: pingPongMachine.provide({ actors: syncLogic }),
-        },
-      }),
-    },
-  });
 
-  const seedSource = options.random ?? Math.random;
-  const actorOptions: Parameters<typeof createActor<typeof machine>>[1] = {
+  const machine = wireReactorMachine({
+    db,
+    counters,
+    hlc,
+    bus,
+    projector,
+    prepareRun: createPrepareRunLogic({
+      reactorId,
+      models,
+      hlc,
+      newOperationId: () => newId(16),
+      now: () => clock.now(),
+      read: async (documentId, branch) => {
+        await bus.idle();
+        return projector.read(documentId, branch);
+      },
+      refusedModel: async (documentId) => {
+        const letter = await db.deadLetters
+          .filter(
+            (row) =>
+              row.direction !== 'push' &&
+              row.operation.documentId === documentId &&
+              row.operation.scope === 'document' &&
+              row.operation.type === CREATE_DOCUMENT,
+          )
+          .first();
+        return letter === undefined ? undefined : String((letter.operation.input as { model?: unknown }).model);
+      },
+    }),
+    syncLogic: createSyncLogic({
+      reactorId,
+      db,
+      bus,
+      channel: (name) => channels.get(name),
+      submitLoad,
+      commit: commitSync,
+      now: () => clock.now(),
+    }),
+  });
+  const system = createActor(machine, {
     clock,
     systemId: 'reactor',
     input: {
       reactorId,
-      concurrency,
-      maxBatch,
-      maxGroupSize,
-      retry,
-      seed: Math.floor(seedSource() * 2 ** 31),
+      concurrency: settings.concurrency,
+      maxBatch: settings.maxBatch,
+      maxGroupSize: settings.maxGroupSize,
+      retry: settings.retry,
+      seed: settings.seed(),
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
-  };
-  root = createActor(machine, actorOptions);
-
-  const waiters = new Map<string, Waiter>();
-  const outcomes = bus.on('jobs.settled').subscribe((event) => {
-    for (const outcome of event.outcomes) {
-      const waiter = waiters.get(outcome.jobId);
-      if (waiter === undefined) continue;
-      waiters.delete(outcome.jobId);
-      if (!outcome.ok) {
-        waiter.reject(ReactorError.fromData(outcome.error));
-        continue;
-      }
-      // Resolve once the view shows the job's effect (a rebase may still be running).
-      const pending = waiter.documentIds.flatMap((id) => projector.pending(id) ?? []);
-      if (pending.length === 0) waiter.resolve(outcome);
-      else Promise.all(pending).then(() => waiter.resolve(outcome));
-    }
   });
+  storeWrite = (write) => system.system.get('operationsStore')?.send({ type: 'store.write', write });
+  sendToView = (event) => system.system.get('documentView')?.send(event);
+  system.start();
+  if (boot.jobs.length > 0) system.system.get('queue')?.send({ type: 'queue.restore', jobs: boot.jobs });
 
-  const replies = createReplyHub((write) =>
-    root?.system.get('operationsStore')?.send({ type: 'store.write', ...write }),
-  );
-  root.start();
-  const system = root;
-  const child = (id: 'queue' | 'operationsStore' | 'jobExecutor'): AnyActorRef | undefined => system.system.get(id);
-  if (boot.jobs.length > 0) child('queue')?.send({ type: 'queue.restore', jobs: boot.jobs });
-
-  let buffer: Job[] = [];
-  let phase: 'running' | 'stopping' | 'stopped' = 'running';
+  let phase: ReactorStatus['phase'] = 'running';
   let stopping: Promise<void> | undefined;
-  const flush = () => {
-    if (buffer.length === 0) return;
-    const jobs = buffer;
-    buffer = [];
-    child('queue')?.send({ type: 'queue.enqueue', jobs });
-  };
-
   const ensureRunning = (what: string) => {
     if (phase !== 'running') {
       throw new ReactorError(
@@ -409,91 +176,29 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       );
     }
   };
-
-  /** Accepts a job: queued in a buffer that goes to the queue as one event per microtask. */
-  const submit = <T extends Job>(make: (id: string, seq: number) => T): Promise<JobOutcome & { ok: true }> => {
-    jobSeq += 1;
-    const job = make(newId(16), jobSeq);
-    const promise = new Promise<JobOutcome & { ok: true }>((resolve, reject) =>
-      waiters.set(job.id, {
-        documentIds: job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : [job.documentId],
-        resolve,
-        reject,
-      }),
-    );
-    if (buffer.length === 0) queueMicrotask(flush);
-    buffer.push(job);
-    return promise;
-  };
-
-  const checkBranch = (branch: unknown, where: string): string => {
-    if (branch === undefined) return DEFAULT_BRANCH;
-    assertId(branch, `${where}: "branch"`);
-    return branch;
-  };
-
-  const checkActions = (documentId: string, actions: unknown): readonly Action[] => {
-    const where = `mutate(${JSON.stringify(documentId)})`;
-    if (!Array.isArray(actions) || actions.length === 0) {
-      throw new ReactorError(
-        'validation',
-        `${where}: expected a non-empty array of actions { type, input, scope? }, got ${describe(actions)}`,
-      );
-    }
-    const snapshot = projector.get(documentId);
-    const model = snapshot === undefined ? undefined : models.get(snapshot.type);
-    if (snapshot?.deleted) {
-      throw new ReactorError(
-        'conflict',
-        `${where}: the document was deleted; a deleted document accepts no more mutations`,
-      );
-    }
-    actions.forEach((action: unknown, i) => {
-      const at = `${where}: action ${i}`;
-      if (typeof action !== 'object' || action === null || typeof (action as Action).type !== 'string') {
-        throw new ReactorError(
-          'validation',
-          `${at} must be an object { type: string, input, scope? }, got ${describe(action)}`,
-        );
-      }
-      const { type, scope } = action as Action;
-      if (scope !== undefined && scope !== 'global' && scope !== 'local') {
-        throw new ReactorError('validation', `${at}: "scope" must be "global" or "local", got ${describe(scope)}`);
-      }
-      if (model !== undefined && model.reducers[type] === undefined) {
-        throw new ReactorError(
-          'validation',
-          `${at}: model "${model.type}" has no action "${type}"; expected one of: ${Object.keys(model.reducers).join(', ')}`,
-        );
-      }
-    });
-    return cloneChecked(actions as Action[], `${where}: the actions' input`);
-  };
-
+  const queueView = () => system.system.get('queue')?.getSnapshot().context as QueueView | undefined;
+  const storeView = () => system.system.get('operationsStore')?.getSnapshot() as StoreView | undefined;
   /** No job running (nor waiting, when `drain`), the store idle with nothing pending. */
   const quiet = (drain: boolean) => () => {
-    const queue = child('queue')?.getSnapshot().context as { runningCount: number; waiting: number } | undefined;
-    const store = child('operationsStore')?.getSnapshot() as
-      | { value: string; context: { pending: readonly unknown[] } }
-      | undefined;
+    const queue = queueView();
+    const store = storeView();
     return (
       queue !== undefined &&
       queue.runningCount === 0 &&
       (!drain || queue.waiting === 0) &&
-      store !== undefined &&
-      store.value === 'idle' &&
+      store?.value === 'idle' &&
       store.context.pending.length === 0
     );
   };
   const settle = async (drain: boolean) => {
-    const actors = [child('queue'), child('operationsStore'), child('jobExecutor')];
+    const actors = ['queue', 'operationsStore', 'jobExecutor'].map((id) => system.system.get(id));
     const done = quiet(drain);
     do {
       await bus.idle();
       await whenQuiet(actors, done);
       await bus.idle();
       await projector.settledAll();
-    } while (!done() || buffer.length > 0);
+    } while (!done() || jobs.buffered > 0);
   };
 
   const sync = createSyncApi({
@@ -501,15 +206,15 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     db,
     syncManager: () => system.system.get('syncManager'),
     channels,
-    remotes,
+    remotes: new Map(syncBoot.remotes.map((row) => [row.name, row])),
     currentOrdinal: () => counters.ordinal,
     written$: bus.on('operations.written'),
     commit: commitSync,
     submitLoad,
     ensureRunning,
     now: () => clock.now(),
-    seed: () => Math.floor(seedSource() * 2 ** 31),
-    retry: { baseMs: retry.baseMs, maxMs: retry.maxMs },
+    seed: settings.seed,
+    retry: { baseMs: settings.retry.baseMs, maxMs: settings.retry.maxMs },
   });
   const endpoint = createEndpoint({
     reactorId,
@@ -526,7 +231,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     },
   });
 
-  const reactor: Reactor = {
+  return {
     id: reactorId,
     system,
     sync,
@@ -543,7 +248,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       }
       const documentId = createOptions.id ?? newId(16);
       assertId(documentId, 'createDocument: "id"');
-      const outcome = await submit((id, seq) => ({
+      const outcome = await jobs.submit((id, seq) => ({
         kind: 'mutate' as const,
         id,
         seq,
@@ -558,7 +263,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     async deleteDocument(documentId) {
       ensureRunning('deleteDocument');
       assertId(documentId, 'deleteDocument: documentId');
-      const outcome = await submit((id, seq) => ({
+      const outcome = await jobs.submit((id, seq) => ({
         kind: 'mutate' as const,
         id,
         seq,
@@ -574,8 +279,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       ensureRunning('mutate');
       assertId(documentId, 'mutate: documentId');
       const branch = checkBranch(mutateOptions.branch, 'mutate');
-      const checked = checkActions(documentId, actions);
-      const outcome = await submit((id, seq) => ({
+      const checked = checkActions(documentId, actions, projector.get(documentId), models);
+      const outcome = await jobs.submit((id, seq) => ({
         kind: 'mutate' as const,
         id,
         seq,
@@ -601,7 +306,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       }
       const results = await Promise.all(
         [...byDocument].map(([documentId, ops]) =>
-          submit((id, seq) => ({
+          jobs.submit((id, seq) => ({
             kind: 'load' as const,
             id,
             seq,
@@ -642,35 +347,31 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       const key = streamKey({ documentId, scope, branch });
       const rows = await readStream(db, key);
       return rows.map((row, index) => {
-        const { ordinal: _ordinal, stream: _stream, ...envelope } = row;
+        const { ordinal: _ordinal, stream: _stream, source: _source, ...envelope } = row;
         const error = projector.errorOf(key, row.id);
         return error === undefined ? { ...envelope, index } : { ...envelope, index, error };
       });
     },
 
     status() {
-      const queue = child('queue')?.getSnapshot().context as { runningCount: number; waiting: number } | undefined;
-      const store = child('operationsStore')?.getSnapshot() as
-        | { value: string; context: { pending: readonly unknown[]; commits: number } }
-        | undefined;
-      const jobs = { waiting: (queue?.waiting ?? 0) + buffer.length, running: queue?.runningCount ?? 0 };
-      const storeStatus = {
-        pending: store?.context.pending.length ?? 0,
-        committing: store?.value === 'committing',
-        commits: store?.context.commits ?? 0,
-      };
+      const queue = queueView();
+      const store = storeView();
+      const waiting = (queue?.waiting ?? 0) + jobs.buffered;
+      const running = queue?.runningCount ?? 0;
+      const pending = store?.context.pending.length ?? 0;
+      const committing = store?.value === 'committing';
       return {
         phase,
         ordinal: counters.ordinal,
-        jobs,
-        store: storeStatus,
-        idle: jobs.waiting === 0 && jobs.running === 0 && storeStatus.pending === 0 && !storeStatus.committing,
+        jobs: { waiting, running },
+        store: { pending, committing, commits: store?.context.commits ?? 0 },
+        idle: waiting === 0 && running === 0 && pending === 0 && !committing,
       };
     },
 
     async whenIdle() {
       ensureRunning('whenIdle');
-      flush();
+      jobs.flush();
       await settle(true);
     },
 
@@ -680,15 +381,14 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       stopping = (async () => {
         await sync.closeAll();
         if (stopOptions.abort === true) {
-          buffer = [];
+          jobs.drop();
         } else {
-          flush();
+          jobs.flush();
           system.send({ type: 'reactor.stop', drain: stopOptions.drain !== false });
           await settle(stopOptions.drain !== false);
           system.send({ type: 'reactor.stopped' });
         }
         system.stop();
-        outcomes.unsubscribe();
         phase = 'stopped';
         const error = new ReactorError(
           'stopped',
@@ -696,8 +396,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
             ? `reactor "${reactorId}" was aborted before this job completed; if it was persisted, it runs when the reactor reopens`
             : `reactor "${reactorId}" stopped before this job ran; it is persisted and runs when the reactor reopens`,
         );
-        for (const waiter of waiters.values()) waiter.reject(error);
-        waiters.clear();
+        jobs.close(error);
         replies.close(error);
         bus.complete();
         db.close();
@@ -705,7 +404,4 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       return stopping;
     },
   };
-  return reactor;
 }
-
-export { nearestKeyframe };

@@ -1,0 +1,61 @@
+import type { AnyDocumentModel } from '../model/documentModel.js';
+import { ReactorError } from '../model/errors.js';
+import { type Action, DEFAULT_BRANCH, type DocumentSnapshot } from '../model/types.js';
+import { assertId, cloneChecked, describe } from '../model/validate.js';
+
+/** A branch name, or the default one. */
+export function checkBranch(branch: unknown, where: string): string {
+  if (branch === undefined) return DEFAULT_BRANCH;
+  assertId(branch, `${where}: "branch"`);
+  return branch;
+}
+
+/**
+ * Checks a mutation's actions against what is known now (the document's current snapshot and
+ * model) and returns a private copy of them. The executor checks again when the job runs: the
+ * document may change in between.
+ */
+export function checkActions(
+  documentId: string,
+  actions: unknown,
+  snapshot: DocumentSnapshot | undefined,
+  models: ReadonlyMap<string, AnyDocumentModel>,
+): readonly Action[] {
+  const where = () => `mutate(${JSON.stringify(documentId)})`;
+  if (!Array.isArray(actions) || actions.length === 0) {
+    throw new ReactorError(
+      'validation',
+      `${where()}: expected a non-empty array of actions { type, input, scope? }, got ${describe(actions)}`,
+    );
+  }
+  if (snapshot?.deleted) {
+    throw new ReactorError(
+      'conflict',
+      `${where()}: the document was deleted; a deleted document accepts no more mutations`,
+    );
+  }
+  const model = snapshot === undefined ? undefined : models.get(snapshot.type);
+  for (let i = 0; i < actions.length; i++) {
+    const action: unknown = actions[i];
+    if (typeof action !== 'object' || action === null || typeof (action as Action).type !== 'string') {
+      throw new ReactorError(
+        'validation',
+        `${where()}: action ${i} must be an object { type: string, input, scope? }, got ${describe(action)}`,
+      );
+    }
+    const { type, scope } = action as Action;
+    if (scope !== undefined && scope !== 'global' && scope !== 'local') {
+      throw new ReactorError(
+        'validation',
+        `${where()}: action ${i}: "scope" must be "global" or "local", got ${describe(scope)}`,
+      );
+    }
+    if (model !== undefined && model.reducers[type] === undefined) {
+      throw new ReactorError(
+        'validation',
+        `${where()}: action ${i}: model "${model.type}" has no action "${type}"; expected one of: ${Object.keys(model.reducers).join(', ')}`,
+      );
+    }
+  }
+  return cloneChecked(actions as Action[], `${where()}: the actions' input`);
+}

@@ -1,0 +1,95 @@
+import type { Subscription } from 'rxjs';
+import type { DocumentProjector } from '../actors/documentProjector.js';
+import type { EventBus } from '../actors/eventBus.js';
+import { ReactorError } from '../model/errors.js';
+import type { Job, JobOutcome } from '../model/types.js';
+
+/** A job's outcome when it succeeded. */
+export type JobSuccess = JobOutcome & { ok: true };
+
+interface Waiter {
+  /** The documents whose view must show the job's effect before the caller hears of it. */
+  readonly documentIds: readonly string[];
+  resolve(outcome: JobSuccess): void;
+  reject(error: ReactorError): void;
+}
+
+/**
+ * Accepts jobs from the public API: numbers them, gathers the jobs of one tick into one
+ * `queue.enqueue` event, and settles each caller's promise from `jobs.settled` on the bus — once
+ * the document view shows the job's effect.
+ */
+export class JobSubmitter {
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #subscription: Subscription;
+  readonly #newId: () => string;
+  readonly #enqueue: (jobs: Job[]) => void;
+  #buffer: Job[] = [];
+  #seq: number;
+
+  constructor(ports: {
+    readonly bus: EventBus;
+    readonly projector: DocumentProjector;
+    readonly newId: () => string;
+    readonly lastSeq: number;
+    readonly enqueue: (jobs: Job[]) => void;
+  }) {
+    this.#newId = ports.newId;
+    this.#enqueue = ports.enqueue;
+    this.#seq = ports.lastSeq;
+    this.#subscription = ports.bus.on('jobs.settled').subscribe((event) => {
+      for (const outcome of event.outcomes) {
+        const waiter = this.#waiters.get(outcome.jobId);
+        if (waiter === undefined) continue;
+        this.#waiters.delete(outcome.jobId);
+        if (!outcome.ok) {
+          waiter.reject(ReactorError.fromData(outcome.error));
+          continue;
+        }
+        // A rebase may still be running for one of the job's documents.
+        const pending = waiter.documentIds.flatMap((id) => ports.projector.pending(id) ?? []);
+        if (pending.length === 0) waiter.resolve(outcome);
+        else Promise.all(pending).then(() => waiter.resolve(outcome));
+      }
+    });
+  }
+
+  /** Jobs accepted but not yet handed to the queue. */
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  /** Accepts a job; resolves with its outcome, rejects with its error. */
+  submit<T extends Job>(make: (id: string, seq: number) => T): Promise<JobSuccess> {
+    this.#seq += 1;
+    const job = make(this.#newId(), this.#seq);
+    const documentIds =
+      job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : [job.documentId];
+    const promise = new Promise<JobSuccess>((resolve, reject) => {
+      this.#waiters.set(job.id, { documentIds, resolve, reject });
+    });
+    if (this.#buffer.length === 0) queueMicrotask(() => this.flush());
+    this.#buffer.push(job);
+    return promise;
+  }
+
+  /** Hands buffered jobs to the queue now. */
+  flush(): void {
+    if (this.#buffer.length === 0) return;
+    const jobs = this.#buffer;
+    this.#buffer = [];
+    this.#enqueue(jobs);
+  }
+
+  /** Forgets buffered jobs (an abort drops what is only in memory). */
+  drop(): void {
+    this.#buffer = [];
+  }
+
+  /** Rejects every caller still waiting, and stops listening. */
+  close(error: ReactorError): void {
+    this.#subscription.unsubscribe();
+    for (const waiter of this.#waiters.values()) waiter.reject(error);
+    this.#waiters.clear();
+  }
+}

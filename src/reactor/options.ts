@@ -1,0 +1,85 @@
+import type { RetryPolicy } from '../machines/jobRun.js';
+import type { AnyDocumentModel } from '../model/documentModel.js';
+import { ReactorError } from '../model/errors.js';
+import { assertId, describe } from '../model/validate.js';
+import type { StorageOptions } from '../storage/schema.js';
+import { type Clock, systemClock } from './clock.js';
+import { createIdGenerator } from './ids.js';
+import type { ReactorOptions } from './types.js';
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ReactorError('validation', `createReactor: "${name}" must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkModels(models: unknown): Map<string, AnyDocumentModel> {
+  if (!Array.isArray(models)) {
+    throw new ReactorError('validation', 'createReactor: "models" must be an array of models from defineDocumentModel');
+  }
+  const byType = new Map<string, AnyDocumentModel>();
+  for (const model of models as AnyDocumentModel[]) {
+    if (
+      typeof model?.type !== 'string' ||
+      typeof model.initialState !== 'function' ||
+      typeof model.reducers !== 'object'
+    ) {
+      throw new ReactorError(
+        'validation',
+        `createReactor: ${describe(model)} is not a document model; build models with defineDocumentModel`,
+      );
+    }
+    if (byType.has(model.type))
+      throw new ReactorError('validation', `createReactor: two models have the type "${model.type}"`);
+    byType.set(model.type, model);
+  }
+  return byType;
+}
+
+/** `createReactor`'s options, checked and with defaults filled in. */
+export interface ResolvedOptions {
+  readonly models: ReadonlyMap<string, AnyDocumentModel>;
+  readonly id: string | undefined;
+  readonly concurrency: number;
+  readonly maxBatch: number;
+  readonly maxGroupSize: number;
+  readonly keyframeInterval: number;
+  readonly retry: RetryPolicy;
+  readonly clock: Clock;
+  readonly storage: StorageOptions;
+  readonly newId: (length?: number) => string;
+  /** Draws a seed for a machine's PRNG. */
+  readonly seed: () => number;
+}
+
+/** Checks `createReactor`'s options; every problem is a `validation` error naming the option. */
+export function resolveOptions(options: ReactorOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ReactorError('validation', 'createReactor expects an options object with at least { models }');
+  }
+  const models = checkModels(options.models);
+  if (options.id !== undefined) assertId(options.id, 'createReactor: "id"');
+  const storage = options.storage ?? {};
+  if (storage.indexedDB === undefined && typeof globalThis.indexedDB === 'undefined') {
+    throw new ReactorError(
+      'validation',
+      'createReactor: no IndexedDB here; pass storage: { dbName, indexedDB, IDBKeyRange } (in Node, from fake-indexeddb)',
+    );
+  }
+  const random = options.random ?? Math.random;
+  return {
+    models,
+    id: options.id,
+    concurrency: positive(options.concurrency, 16, 'concurrency'),
+    maxBatch: positive(options.maxBatch, 512, 'maxBatch'),
+    maxGroupSize: positive(options.maxGroupSize, 2000, 'maxGroupSize'),
+    keyframeInterval: positive(options.keyframeInterval, 500, 'keyframeInterval'),
+    retry: { maxAttempts: 5, baseMs: 20, maxMs: 2000, ...options.retry },
+    clock: options.clock ?? systemClock,
+    storage,
+    newId: createIdGenerator(options.random),
+    seed: () => Math.floor(random() * 2 ** 31),
+  };
+}

@@ -1,0 +1,93 @@
+import type { Observable } from 'rxjs';
+import type { Actor, InspectionEvent, Observer } from 'xstate';
+import type { BusEvent } from '../actors/eventBus.js';
+import type { RetryPolicy } from '../machines/jobRun.js';
+import type { reactorMachine } from '../machines/reactor.js';
+import type { DocumentModel } from '../model/documentModel.js';
+import type { Endpoint } from '../model/sync.js';
+import type { Action, DocumentSnapshot, Operation, Scope } from '../model/types.js';
+import type { StorageOptions } from '../storage/schema.js';
+import type { Clock } from './clock.js';
+import type { SyncApi } from './syncApi.js';
+
+/** Options of `createReactor`. */
+export interface ReactorOptions {
+  // biome-ignore lint/suspicious/noExplicitAny: models of any state and reducers are accepted
+  readonly models: readonly DocumentModel<any, any>[];
+  /** This reactor's id; persisted on first start. Default: random. */
+  readonly id?: string;
+  readonly storage?: StorageOptions;
+  /** Physical time and timers; default the system clock. */
+  readonly clock?: Clock;
+  /** An XState inspection observer (e.g. the Stately inspector's `inspect`). */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Documents that run jobs at the same time; default 16. */
+  readonly concurrency?: number;
+  /** Most jobs of one document in one run; default 512. */
+  readonly maxBatch?: number;
+  /** Most writes in one transaction; default 2000. */
+  readonly maxGroupSize?: number;
+  /** A keyframe every this many ops per stream; default 500. */
+  readonly keyframeInterval?: number;
+  /** Retry policy for transient storage failures. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Source of randomness for ids and jitter; default crypto. Seed it for reproducible runs. */
+  readonly random?: () => number;
+}
+
+/** What `reactor.status()` reports. */
+export interface ReactorStatus {
+  readonly phase: 'running' | 'stopping' | 'stopped';
+  /** The last ordinal stored (ops stored here so far). */
+  readonly ordinal: number;
+  /** Jobs accepted but not yet run, and documents with a run in progress. */
+  readonly jobs: { readonly waiting: number; readonly running: number };
+  /** Writes waiting for the store, and whether a transaction is in flight. */
+  readonly store: { readonly pending: number; readonly committing: boolean; readonly commits: number };
+  /** True when nothing is queued, running or waiting to be written. */
+  readonly idle: boolean;
+}
+
+/** How to stop. */
+export interface StopOptions {
+  /** Run every accepted job first (default true). With false, queued jobs stay persisted and resume on reopen. */
+  readonly drain?: boolean;
+  /** Stop at once, dropping everything in memory, as a crash would (default false). */
+  readonly abort?: boolean;
+}
+
+/** The read side of the reactor. */
+export interface DocumentsApi {
+  get(documentId: string, options?: { branch?: string }): DocumentSnapshot | undefined;
+  observe(documentId: string, options?: { branch?: string }): Observable<DocumentSnapshot>;
+  list(options?: { branch?: string; includeDeleted?: boolean }): DocumentSnapshot[];
+}
+
+/** A running reactor. */
+export interface Reactor {
+  readonly id: string;
+  createDocument(model: string, options?: { id?: string }): Promise<{ documentId: string; operations: Operation[] }>;
+  deleteDocument(documentId: string): Promise<{ operations: Operation[] }>;
+  mutate(
+    documentId: string,
+    actions: readonly Action[],
+    options?: { branch?: string },
+  ): Promise<{ operations: Operation[] }>;
+  /** Loads ops made elsewhere (idempotent by id). What sync feeds; usable directly. */
+  load(operations: readonly unknown[], options?: { source?: string }): Promise<{ stored: number; duplicates: number }>;
+  readonly documents: DocumentsApi;
+  operations(documentId: string, options?: { scope?: Scope; branch?: string }): Promise<Operation[]>;
+  /** Remotes this reactor synchronises with. */
+  readonly sync: SyncApi;
+  /** What this reactor serves to other reactors' channels. */
+  readonly endpoint: Endpoint;
+  /** Every event on the reactor's bus. */
+  readonly events$: Observable<BusEvent>;
+  /** The root XState actor. */
+  readonly system: Actor<typeof reactorMachine>;
+  /** Resolves when every accepted job has run, the store is idle and the view is up to date. */
+  whenIdle(): Promise<void>;
+  /** A synchronous look at the reactor's progress. */
+  status(): ReactorStatus;
+  stop(options?: StopOptions): Promise<void>;
+}
