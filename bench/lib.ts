@@ -157,3 +157,34 @@ export function verdict(met: boolean | undefined): string {
   if (met === undefined) return '';
   return met ? 'met' : 'NOT MET';
 }
+
+/** The arithmetic mean of `values`; `NaN` for an empty list. */
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  let sum = 0;
+  for (const value of values) sum += value;
+  return sum / values.length;
+}
+
+/**
+ * Resolves or rejects with `promise`, or rejects after `ms` with `describe()` in the message, so a
+ * stalled scenario fails loudly instead of hanging the run.
+ */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, describe: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${describe()}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Awaits every promise; a rejection propagates once all have settled. */
+export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
