@@ -91,7 +91,10 @@ export function classifyError(error: unknown): ReactorError {
     const message = (error as { message?: unknown }).message;
     const text = typeof message === 'string' ? message : String(error);
     if (name !== undefined) {
-      const inner = (error as { inner?: unknown }).inner;
+      // Dexie's BulkError carries the per-item failures instead of an inner error.
+      const failures = (error as { failures?: unknown }).failures;
+      const firstFailure = Array.isArray(failures) ? (failures[0] as unknown) : undefined;
+      const inner = (error as { inner?: unknown }).inner ?? firstFailure;
       const innerName = typeof inner === 'object' && inner !== null ? errorName(inner) : undefined;
       // Dexie wraps the cause (an AbortError around a ConstraintError): the cause decides when known.
       const byInner = retryableByName(innerName);

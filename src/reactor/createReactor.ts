@@ -67,6 +67,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     jobSeq: boot.meta.jobSeq,
     knownStreams: new Set(boot.streams.map((row) => row.stream)),
     jobLog,
+    tails: new Map(),
     meta: boot.meta,
   };
   const bus = createEventBus();

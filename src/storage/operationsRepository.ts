@@ -3,7 +3,7 @@ import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import { canonicalJson } from '../model/hash.js';
 import type { HlcState } from '../model/hlc.js';
 import type { JobRef } from '../model/jobs.js';
-import { type OrderKey, streamKey } from '../model/order.js';
+import { compareOrder, type OrderKey, streamKey } from '../model/order.js';
 import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
 import type { JobLog } from './jobLog.js';
 import type {
@@ -57,6 +57,8 @@ export interface CommitCounters {
   jobSeq: number;
   readonly knownStreams: Set<string>;
   readonly jobLog: JobLog;
+  /** The last op (canonical order) of each stream, as far as known: lets loads skip id lookups. */
+  readonly tails: Map<string, OrderKey | null>;
   /** The reactor's meta row as last written (kept in memory so a commit need not read it). */
   meta: MetaRow;
 }
@@ -83,6 +85,83 @@ export async function commitGroup(
   writes: readonly StoreWrite[],
   counters: CommitCounters,
   hlc: () => HlcState,
+  thorough = false,
+): Promise<WriteResult[]> {
+  try {
+    return await commitOnce(db, writes, counters, hlc, thorough);
+  } catch (error) {
+    // A reused id that sorts after its stream's tail skips the lookup and trips the unique index:
+    // run the group again, looking every incoming id up, so it is reported as the protocol error it is.
+    if (!thorough && isConstraintError(error) && writes.some((write) => write.dedupe === true)) {
+      return commitOnce(db, writes, counters, hlc, true);
+    }
+    throw error;
+  }
+}
+
+/** A unique-index violation, as IndexedDB or Dexie (a bulk write's `BulkError`) reports it. */
+function isConstraintError(error: unknown): boolean {
+  const e = error as { name?: string; inner?: { name?: string }; failures?: readonly { name?: string }[] };
+  return (
+    e?.name === 'ConstraintError' ||
+    e?.inner?.name === 'ConstraintError' ||
+    (e?.name === 'BulkError' && (e.failures ?? []).some((failure) => failure?.name === 'ConstraintError'))
+  );
+}
+
+/**
+ * Which incoming ids of the group's loads are stored already. An op that sorts after the last op
+ * stored in its stream cannot be (a stored copy has the same timestamp and id), so only the others
+ * are looked up — one index read each. With `thorough`, every id is looked up.
+ */
+async function findStored(
+  db: ReactorDatabase,
+  writes: readonly StoreWrite[],
+  counters: CommitCounters,
+  thorough: boolean,
+): Promise<Map<string, OperationEnvelope>> {
+  const existing = new Map<string, OperationEnvelope>();
+  const lookups: string[] = [];
+  const tails = new Map<string, OrderKey | null>();
+  for (const write of writes) {
+    if (write.dedupe !== true) continue;
+    for (const op of write.operations ?? []) {
+      if (!thorough) {
+        const stream = streamKey(op);
+        let tail = tails.get(stream);
+        if (tail === undefined) {
+          tail = await streamTail(db, counters, stream);
+          tails.set(stream, tail);
+        }
+        if (tail === null || compareOrder(op, tail) > 0) continue;
+      }
+      lookups.push(op.id);
+    }
+  }
+  const found = await Promise.all(lookups.map((id) => db.operations.where('id').equals(id).first()));
+  for (const row of found) if (row !== undefined) existing.set(row.id, row);
+  return existing;
+}
+
+/** The last op of a stream in canonical order (cached; the store is the only writer). */
+async function streamTail(db: ReactorDatabase, counters: CommitCounters, stream: string): Promise<OrderKey | null> {
+  const cached = counters.tails.get(stream);
+  if (cached !== undefined) return cached;
+  const last = await db.operations
+    .where('[stream+timestamp+id]')
+    .between([stream, Dexie.minKey, Dexie.minKey], [stream, Dexie.maxKey, Dexie.maxKey])
+    .last();
+  const tail = last === undefined ? null : { timestamp: last.timestamp, id: last.id };
+  counters.tails.set(stream, tail);
+  return tail;
+}
+
+async function commitOnce(
+  db: ReactorDatabase,
+  writes: readonly StoreWrite[],
+  counters: CommitCounters,
+  hlc: () => HlcState,
+  thorough: boolean,
 ): Promise<WriteResult[]> {
   const tables = [
     db.operations,
@@ -102,15 +181,7 @@ export async function commitGroup(
     const rows: OperationRow[] = [];
     const results: WriteResult[] = [];
 
-    const dedupeIds: string[] = [];
-    for (const write of writes) {
-      if (write.dedupe === true) for (const op of write.operations ?? []) dedupeIds.push(op.id);
-    }
-    const existing = new Map<string, OperationEnvelope>();
-    if (dedupeIds.length > 0) {
-      const found = await db.operations.where('id').anyOf(dedupeIds).toArray();
-      for (const row of found) existing.set(row.id, row);
-    }
+    const existing = await findStored(db, writes, counters, thorough);
 
     let lastOp: OperationEnvelope | undefined;
     let lastKey = '';
@@ -223,9 +294,15 @@ export async function commitGroup(
     }
     const meta: MetaRow = { ...counters.meta, hlc: hlc(), ordinal, jobSeq };
     await db.meta.put(meta);
-    return { results, ordinal, jobSeq, newStreams, jobPlan, meta };
+    return { results, ordinal, jobSeq, newStreams, jobPlan, meta, rows };
   });
   counters.jobLog.apply(outcome.jobPlan);
+  for (const row of outcome.rows) {
+    const tail = counters.tails.get(row.stream);
+    if (tail !== undefined && (tail === null || compareOrder(row, tail) > 0)) {
+      counters.tails.set(row.stream, { timestamp: row.timestamp, id: row.id });
+    }
+  }
   counters.meta = outcome.meta;
   counters.ordinal = outcome.ordinal;
   counters.jobSeq = outcome.jobSeq;

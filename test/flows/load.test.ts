@@ -121,6 +121,20 @@ describe('load jobs: operations made elsewhere', () => {
     expect(b.documents.get('l')).toMatchObject({ deleted: true, state: { items: ['before'] }, revision: 2 });
   });
 
+  it('catches a reused id even when the forgery sorts after everything stored (no lookup on the fast path)', async () => {
+    const b = await reactor();
+    await b.load([create(1), op({ wall: 2, id: 'same', input: { item: 'original' } })]);
+    const forged = op({ wall: 99, id: 'same', input: { item: 'forged' } });
+    await expect(b.load([op({ wall: 50, input: { item: 'innocent' } }), forged])).rejects.toMatchObject({
+      kind: 'protocol',
+      message: expect.stringMatching(/"same" is already stored with different contents/),
+    });
+    expect(b.documents.get('l')?.state).toEqual({ items: ['original'] });
+    expect(await b.operations('l')).toHaveLength(1);
+    // The store is still usable afterwards.
+    expect(await b.load([op({ wall: 60, input: { item: 'later' } })])).toEqual({ stored: 1, duplicates: 0 });
+  });
+
   it('rejects an op id reused with different contents as a protocol error, writing nothing', async () => {
     const b = await reactor();
     const original = op({ wall: 2, id: 'same', input: { item: 'original' } });
