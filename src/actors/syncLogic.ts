@@ -54,6 +54,12 @@ export function createSyncLogic(ports: SyncPorts) {
   const learn = (name: string, from: string | undefined) => {
     if (from !== undefined) peers.set(name, from);
   };
+  // The next batch starts from the cursor in memory; a cursor write lost in a crash only means
+  // those ops are sent again, and the receiver skips them. So cursor writes are not awaited.
+  const persistCursor = (cursor: { remote: string; direction: 'push'; cursor: number }) => {
+    ports.commit({ cursors: [cursor] }).catch(() => {});
+  };
+
   const pushBatch = fromPromise<PushBatchOutput, RegionInput>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
     const page = await scanSince(ports.db, input.cursor, input.batchSize, input.filter, [
@@ -62,7 +68,7 @@ export function createSyncLogic(ports: SyncPorts) {
     ]);
     const cursor = { remote: input.name, direction: 'push' as const, cursor: page.cursor };
     if (page.operations.length === 0) {
-      await ports.commit({ cursors: [cursor] });
+      persistCursor(cursor);
       return { cursor: page.cursor, sent: 0 };
     }
     let raw: unknown;
@@ -87,7 +93,8 @@ export function createSyncLogic(ports: SyncPorts) {
         at: ports.now(),
       });
     }
-    await ports.commit({ cursors: [cursor], ...(deadLetters.length > 0 ? { deadLetters } : {}) });
+    if (deadLetters.length > 0) await ports.commit({ cursors: [cursor], deadLetters });
+    else persistCursor(cursor);
     return { cursor: page.cursor, sent: page.operations.length };
   });
 

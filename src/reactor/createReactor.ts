@@ -21,7 +21,7 @@ import { JobSubmitter } from './jobSubmitter.js';
 import { resolveOptions } from './options.js';
 import { whenQuiet } from './quiescence.js';
 import { createReplyHub } from './replyHub.js';
-import { createSyncApi } from './syncApi.js';
+import { createSyncApi, MAX_BATCH } from './syncApi.js';
 import type { Reactor, ReactorOptions, ReactorStatus } from './types.js';
 import { wireReactorMachine } from './wiring.js';
 
@@ -221,8 +221,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     reactorId,
     db,
     bus,
-    maxPushBatch: 5000,
-    maxPullLimit: 5000,
+    maxPushBatch: MAX_BATCH,
+    maxPullLimit: MAX_BATCH,
     currentOrdinal: () => counters.ordinal,
     submitLoad,
     ensureServing: (what) => {

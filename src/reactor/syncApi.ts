@@ -17,6 +17,9 @@ import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js
 import type { ReactorDatabase, RemoteRow } from '../storage/schema.js';
 import { readDeadLetters } from '../storage/syncRepository.js';
 
+/** The largest push batch or pull page an endpoint accepts. */
+export const MAX_BATCH = 5000;
+
 /** Options of `sync.add`. */
 export interface RemoteOptions {
   readonly name: string;
@@ -28,7 +31,7 @@ export interface RemoteOptions {
   readonly pullIntervalMs?: number;
   /** How long push waits for more writes before sending (ms); default 5. */
   readonly debounceMs?: number;
-  /** Ops per push batch and pull page; default 500. */
+  /** Ops per push batch and pull page; default 2000 (the endpoint accepts up to 5000). */
   readonly batchSize?: number;
 }
 
@@ -222,12 +225,12 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
       } catch (error) {
         throw new ReactorError('validation', (error as Error).message);
       }
-      const number = (value: number | undefined, fallback: number, what: string, min: number) => {
+      const number = (value: number | undefined, fallback: number, what: string, min: number, max = Infinity) => {
         const n = value ?? fallback;
-        if (!Number.isFinite(n) || n < min) {
+        if (!Number.isFinite(n) || n < min || n > max) {
           throw new ReactorError(
             'validation',
-            `sync.add("${options.name}"): "${what}" must be a number ≥ ${min}, got ${describe(value)}`,
+            `sync.add("${options.name}"): "${what}" must be a number from ${min}${max === Infinity ? '' : ` to ${max}`}, got ${describe(value)}`,
           );
         }
         return n;
@@ -238,7 +241,7 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
         ...(filter === undefined ? {} : { filter }),
         pullIntervalMs: number(options.pullIntervalMs, persisted?.pullIntervalMs ?? 1000, 'pullIntervalMs', 1),
         debounceMs: number(options.debounceMs, persisted?.debounceMs ?? 5, 'debounceMs', 0),
-        batchSize: number(options.batchSize, persisted?.batchSize ?? 500, 'batchSize', 1),
+        batchSize: number(options.batchSize, persisted?.batchSize ?? 2000, 'batchSize', 1, MAX_BATCH),
       };
       await ports.commit({ remotes: [row] });
       const [pushCursor, pullCursor] = await Promise.all([

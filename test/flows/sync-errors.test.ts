@@ -447,7 +447,8 @@ describe('sync.add validates its input', () => {
       [{ name: 'b', channel, filter: { scopes: ['shared'] } }, /"filter.scopes"/],
       [{ name: 'b', channel, filter: { documentIds: 'c' } }, /"filter.documentIds"/],
       [{ name: 'b', channel, filter: { branch: '' } }, /"filter.branch"/],
-      [{ name: 'b', channel, pullIntervalMs: 0 }, /"pullIntervalMs" must be a number ≥ 1, got 0/],
+      [{ name: 'b', channel, pullIntervalMs: 0 }, /"pullIntervalMs" must be a number from 1, got 0/],
+      [{ name: 'b', channel, batchSize: 6000 }, /"batchSize" must be a number from 1 to 5000, got 6000/],
       [{ name: 'b', channel, batchSize: Number.NaN }, /"batchSize"/],
     ];
     for (const [options, message] of cases) {
