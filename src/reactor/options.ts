@@ -72,7 +72,7 @@ export function resolveOptions(options: ReactorOptions): ResolvedOptions {
   return {
     models,
     id: options.id,
-    concurrency: positive(options.concurrency, 16, 'concurrency'),
+    concurrency: positive(options.concurrency, 64, 'concurrency'),
     maxBatch: positive(options.maxBatch, 512, 'maxBatch'),
     maxGroupSize: positive(options.maxGroupSize, 2000, 'maxGroupSize'),
     keyframeInterval: positive(options.keyframeInterval, 500, 'keyframeInterval'),

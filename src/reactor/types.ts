@@ -21,7 +21,7 @@ export interface ReactorOptions {
   readonly clock?: Clock;
   /** An XState inspection observer (e.g. the Stately inspector's `inspect`). */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Documents that run jobs at the same time; default 16. */
+  /** Documents that run jobs at the same time; default 64. */
   readonly concurrency?: number;
   /** Most jobs of one document in one run; default 512. */
   readonly maxBatch?: number;
