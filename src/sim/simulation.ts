@@ -402,11 +402,16 @@ export class Simulation {
       const pushes = this.mode !== 'pull';
       const pulls = this.mode !== 'push';
       const serverOrdinal = (to.reactor as Reactor).status().ordinal;
-      if (status.phase !== 'idle')
-        waiting.push(`${from.name}→${to.name}: ${status.phase} (push ${status.push}, pull ${status.pull})`);
-      else if (pushes && status.pending > 0) waiting.push(`${from.name}→${to.name}: ${status.pending} op(s) to push`);
-      else if (pulls && status.pulledCursor < serverOrdinal) {
-        waiting.push(`${from.name}→${to.name}: pulled to ${status.pulledCursor} of ${serverOrdinal}`);
+      // Settled means caught up, not idle: pull links keep polling, and a link backing off or
+      // offline with nothing left to move needs nothing more.
+      if (status.phase === 'stopped') {
+        waiting.push(`${from.name}→${to.name}: stopped (${status.lastError?.message ?? 'unknown error'})`);
+      } else if (pushes && (status.pending > 0 || status.push === 'sending' || status.push === 'debouncing')) {
+        waiting.push(`${from.name}→${to.name}: ${status.pending} op(s) to push (push ${status.push})`);
+      } else if (pulls && status.pulledCursor < serverOrdinal) {
+        waiting.push(
+          `${from.name}→${to.name}: pulled to ${status.pulledCursor} of ${serverOrdinal} (pull ${status.pull})`,
+        );
       }
     }
     return waiting;
