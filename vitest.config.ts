@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // A JSON report beside the console one, so CI can print a plain "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: '.vitest/results.json' }]],
   },
 });
