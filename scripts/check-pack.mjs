@@ -72,10 +72,13 @@ try {
   await reactor.stop();
 }
 await assert.rejects(import('xstate-reactor/dist/index.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+const sim = await import('xstate-reactor/sim');
+assert.equal(typeof sim.createSimulation, 'function');
 `;
 
 const CHECK_TS = `import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DocumentSnapshot, Reactor } from 'xstate-reactor';
+import type { SimulationSummary } from 'xstate-reactor/sim';
 import { createReactor, defineDocumentModel } from 'xstate-reactor';
 // @ts-expect-error deep imports must be blocked by "exports"
 import type {} from 'xstate-reactor/dist/index.js';
@@ -85,6 +88,8 @@ const counter = defineDocumentModel({
   initialState: () => ({ count: 0 }),
   reducers: { increment: (state: { count: number }, input: { by: number }) => ({ count: state.count + input.by }) },
 });
+
+export type Summary = Pick<SimulationSummary, 'operations' | 'digest'>;
 
 export function open(): Promise<Reactor> {
   return createReactor({ models: [counter], storage: { indexedDB: new IDBFactory(), IDBKeyRange } });
@@ -158,9 +163,22 @@ try {
 
   step('xstate-reactor --help (the installed bin)');
   const help = run('the bin', join(consumer, 'node_modules', '.bin', 'xstate-reactor'), ['--help'], { cwd: consumer });
-  if (!help.includes('xstate-reactor: commands: demo')) {
+  if (!['simulate', 'replay', 'demo'].every((command) => help.includes(command))) {
     throw new CheckFailure(`xstate-reactor --help printed an unexpected usage:\n${help}`);
   }
+
+  step('xstate-reactor simulate --json (the installed bin, the sim entry point)');
+  const simulated = run(
+    'the simulate command',
+    join(consumer, 'node_modules', '.bin', 'xstate-reactor'),
+    ['simulate', '--reactors', '3', '--ops', '60', '--documents', '3', '--json'],
+    { cwd: consumer, timeout: 120_000 },
+  );
+  const report = JSON.parse(simulated);
+  if (report.converged !== true || report.operations < 60) {
+    throw new CheckFailure(`simulate did not converge: ${simulated.slice(0, 500)}`);
+  }
+  console.log(`  simulate: ${report.operations} ops converged on ${report.reactors} reactors`);
 
   step('node check.mjs');
   writeFileSync(join(consumer, 'check.mjs'), CHECK_MJS);
