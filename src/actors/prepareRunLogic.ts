@@ -52,14 +52,16 @@ function fromReading(reading: DocumentReading): Working {
   };
 }
 
-/**
- * Runs a mutate job against the working state: builds its ops or explains why it cannot run.
- * On failure the working state is left as it was, so later jobs in the batch are unaffected.
- */
-function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Operation[] {
-  const doc = JSON.stringify(job.documentId);
-  const made: Operation[] = [];
-  const op = (scope: Scope, type: string, input: unknown, index: number): Operation => ({
+/** A new op of a mutate job, stamped with a fresh id and HLC timestamp. */
+function makeOp(
+  ports: PrepareRunPorts,
+  job: MutateJob,
+  scope: Scope,
+  type: string,
+  input: unknown,
+  index: number,
+): Operation {
+  return {
     id: ports.newOperationId(),
     documentId: job.documentId,
     scope,
@@ -69,7 +71,16 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
     timestamp: ports.hlc.next(),
     origin: ports.reactorId,
     index,
-  });
+  };
+}
+
+/**
+ * Runs a mutate job against the working state: builds its ops or explains why it cannot run.
+ * On failure the working state is left as it was, so later jobs in the batch are unaffected.
+ */
+function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Operation[] {
+  const doc = JSON.stringify(job.documentId);
+  const made: Operation[] = [];
   if (job.create !== undefined) {
     if (working.exists) {
       throw new ReactorError(
@@ -81,7 +92,7 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
     if (model === undefined) {
       throw new ReactorError('unknown-model', `createDocument: this reactor has no model "${job.create}"`);
     }
-    made.push(op('document', CREATE_DOCUMENT, { model: job.create }, 0));
+    made.push(makeOp(ports, job, 'document', CREATE_DOCUMENT, { model: job.create }, 0));
     working.exists = true;
     working.model = job.create;
     working.scopes.global = { state: model.initialState(), count: 0 };
@@ -95,7 +106,7 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
     throw new ReactorError('conflict', `document ${doc} was deleted; a deleted document accepts no more mutations`);
   }
   if (job.delete === true) {
-    made.push(op('document', DELETE_DOCUMENT, {}, 1));
+    made.push(makeOp(ports, job, 'document', DELETE_DOCUMENT, {}, 1));
     working.deleted = true;
     return made;
   }
@@ -125,7 +136,7 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
         { cause: error },
       );
     }
-    made.push(op(scope, action.type, action.input, next[scope].count));
+    made.push(makeOp(ports, job, scope, action.type, action.input, next[scope].count));
     next[scope].count += 1;
   }
   working.scopes.global = next.global;

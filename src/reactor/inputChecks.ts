@@ -3,6 +3,11 @@ import { ReactorError } from '../model/errors.js';
 import { type Action, DEFAULT_BRANCH, type DocumentSnapshot } from '../model/types.js';
 import { assertId, cloneChecked, describe } from '../model/validate.js';
 
+/** Where an error happened, for messages (built only when one is thrown). */
+function where(documentId: string): string {
+  return `mutate(${JSON.stringify(documentId)})`;
+}
+
 /** A branch name, or the default one. */
 export function checkBranch(branch: unknown, where: string): string {
   if (branch === undefined) return DEFAULT_BRANCH;
@@ -21,17 +26,16 @@ export function checkActions(
   snapshot: DocumentSnapshot | undefined,
   models: ReadonlyMap<string, AnyDocumentModel>,
 ): readonly Action[] {
-  const where = () => `mutate(${JSON.stringify(documentId)})`;
   if (!Array.isArray(actions) || actions.length === 0) {
     throw new ReactorError(
       'validation',
-      `${where()}: expected a non-empty array of actions { type, input, scope? }, got ${describe(actions)}`,
+      `${where(documentId)}: expected a non-empty array of actions { type, input, scope? }, got ${describe(actions)}`,
     );
   }
   if (snapshot?.deleted) {
     throw new ReactorError(
       'conflict',
-      `${where()}: the document was deleted; a deleted document accepts no more mutations`,
+      `${where(documentId)}: the document was deleted; a deleted document accepts no more mutations`,
     );
   }
   const model = snapshot === undefined ? undefined : models.get(snapshot.type);
@@ -40,22 +44,22 @@ export function checkActions(
     if (typeof action !== 'object' || action === null || typeof (action as Action).type !== 'string') {
       throw new ReactorError(
         'validation',
-        `${where()}: action ${i} must be an object { type: string, input, scope? }, got ${describe(action)}`,
+        `${where(documentId)}: action ${i} must be an object { type: string, input, scope? }, got ${describe(action)}`,
       );
     }
     const { type, scope } = action as Action;
     if (scope !== undefined && scope !== 'global' && scope !== 'local') {
       throw new ReactorError(
         'validation',
-        `${where()}: action ${i}: "scope" must be "global" or "local", got ${describe(scope)}`,
+        `${where(documentId)}: action ${i}: "scope" must be "global" or "local", got ${describe(scope)}`,
       );
     }
     if (model !== undefined && model.reducers[type] === undefined) {
       throw new ReactorError(
         'validation',
-        `${where()}: action ${i}: model "${model.type}" has no action "${type}"; expected one of: ${Object.keys(model.reducers).join(', ')}`,
+        `${where(documentId)}: action ${i}: model "${model.type}" has no action "${type}"; expected one of: ${Object.keys(model.reducers).join(', ')}`,
       );
     }
   }
-  return cloneChecked(actions as Action[], `${where()}: the actions' input`);
+  return cloneChecked(actions as Action[], `${where(documentId)}: the actions' input`);
 }

@@ -73,7 +73,7 @@ export function resolveOptions(options: ReactorOptions): ResolvedOptions {
     models,
     id: options.id,
     concurrency: positive(options.concurrency, 64, 'concurrency'),
-    maxBatch: positive(options.maxBatch, 512, 'maxBatch'),
+    maxBatch: positive(options.maxBatch, 2048, 'maxBatch'),
     maxGroupSize: positive(options.maxGroupSize, 2000, 'maxGroupSize'),
     keyframeInterval: positive(options.keyframeInterval, 500, 'keyframeInterval'),
     retry: { maxAttempts: 5, baseMs: 20, maxMs: 2000, ...options.retry },

@@ -23,7 +23,7 @@ export interface ReactorOptions {
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Documents that run jobs at the same time; default 64. */
   readonly concurrency?: number;
-  /** Most jobs of one document in one run; default 512. */
+  /** Most jobs of one document in one run (one transaction); default 2048. */
   readonly maxBatch?: number;
   /** Most writes in one transaction; default 2000. */
   readonly maxGroupSize?: number;
