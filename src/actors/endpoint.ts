@@ -6,16 +6,22 @@ import {
   type PushResponse,
   parsePullRequest,
   parsePushRequest,
+  type SyncFilter,
 } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
-import type { ReactorDatabase } from '../storage/schema.js';
-import { scanSince } from '../storage/syncRepository.js';
+import type { ScannedPage } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 
 /** What an endpoint needs. */
 export interface EndpointPorts {
   readonly reactorId: string;
-  readonly db: ReactorDatabase;
+  /** Ops past a cursor that match a filter and did not come from `exclude` (see `scanSince`). */
+  readonly scan: (
+    cursor: number,
+    limit: number,
+    filter: SyncFilter | undefined,
+    exclude: readonly (string | undefined)[],
+  ) => Promise<ScannedPage>;
   readonly bus: EventBus;
   readonly maxPushBatch: number;
   readonly maxPullLimit: number;
@@ -70,7 +76,7 @@ export function createEndpoint(ports: EndpointPorts): Endpoint {
           hasMore: request.cursor < current,
         };
       }
-      const page = await scanSince(ports.db, request.cursor, request.limit, request.filter, request.from);
+      const page = await ports.scan(request.cursor, request.limit, request.filter, [request.from]);
       return {
         from: ports.reactorId,
         operations: page.operations,

@@ -11,14 +11,20 @@ import {
 } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
-import type { DeadLetterRow, ReactorDatabase } from '../storage/schema.js';
-import { scanSince } from '../storage/syncRepository.js';
+import type { DeadLetterRow } from '../storage/schema.js';
+import type { ScannedPage } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 
 /** What the sync actors need. */
 export interface SyncPorts {
   readonly reactorId: string;
-  readonly db: ReactorDatabase;
+  /** Ops past a cursor that match a filter and did not come from `exclude` (see `scanSince`). */
+  readonly scan: (
+    cursor: number,
+    limit: number,
+    filter: SyncFilter | undefined,
+    exclude: readonly (string | undefined)[],
+  ) => Promise<ScannedPage>;
   readonly bus: EventBus;
   readonly channel: (name: string) => Channel | undefined;
   /** Enqueues a load job and resolves with its outcome (after commit). */
@@ -62,10 +68,7 @@ export function createSyncLogic(ports: SyncPorts) {
 
   const pushBatch = fromPromise<PushBatchOutput, RegionInput>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
-    const page = await scanSince(ports.db, input.cursor, input.batchSize, input.filter, [
-      input.name,
-      peers.get(input.name),
-    ]);
+    const page = await ports.scan(input.cursor, input.batchSize, input.filter, [input.name, peers.get(input.name)]);
     const cursor = { remote: input.name, direction: 'push' as const, cursor: page.cursor };
     if (page.operations.length === 0) {
       persistCursor(cursor);

@@ -3,19 +3,20 @@ import { DocumentProjector } from '../actors/documentProjector.js';
 import { createEndpoint } from '../actors/endpoint.js';
 import { createEventBus } from '../actors/eventBus.js';
 import { createPrepareRunLogic } from '../actors/prepareRunLogic.js';
+import { RecentOperations } from '../actors/recentOperations.js';
 import { createSyncLogic } from '../actors/syncLogic.js';
 import { parseOperationEnvelope } from '../model/envelope.js';
 import { classifyError, ReactorError } from '../model/errors.js';
 import { HybridLogicalClock } from '../model/hlc.js';
 import { parseStreamKey, streamKey } from '../model/order.js';
-import type { Channel } from '../model/sync.js';
+import type { Channel, SyncFilter } from '../model/sync.js';
 import { CREATE_DOCUMENT, DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
 import { assertCloneable, assertId, describe } from '../model/validate.js';
 import { loadBootState } from '../storage/bootRepository.js';
 import { JobLog } from '../storage/jobLog.js';
 import { type CommitCounters, readStream, type StoreWrite } from '../storage/operationsRepository.js';
 import { ReactorDatabase } from '../storage/schema.js';
-import { loadSyncState } from '../storage/syncRepository.js';
+import { loadSyncState, scanSince } from '../storage/syncRepository.js';
 import { checkActions, checkBranch } from './inputChecks.js';
 import { JobSubmitter } from './jobSubmitter.js';
 import { resolveOptions } from './options.js';
@@ -108,6 +109,13 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   );
   const commitSync = (write: Omit<StoreWrite, 'writeId'>) => replies.commit(write);
   const channels = new Map<string, Channel>();
+  const recent = new RecentOperations(bus, counters.ordinal);
+  const scan = async (
+    cursor: number,
+    limit: number,
+    filter: SyncFilter | undefined,
+    exclude: readonly (string | undefined)[],
+  ) => recent.scan(cursor, limit, filter, exclude) ?? scanSince(db, cursor, limit, filter, exclude);
   const syncBoot = await loadSyncState(db);
 
   const machine = wireReactorMachine({
@@ -141,7 +149,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     }),
     syncLogic: createSyncLogic({
       reactorId,
-      db,
+      scan,
       bus,
       channel: (name) => channels.get(name),
       submitLoad,
@@ -219,7 +227,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   });
   const endpoint = createEndpoint({
     reactorId,
-    db,
+    scan,
     bus,
     maxPushBatch: MAX_BATCH,
     maxPullLimit: MAX_BATCH,
@@ -399,6 +407,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         );
         jobs.close(error);
         replies.close(error);
+        recent.close();
         bus.complete();
         db.close();
       })();
