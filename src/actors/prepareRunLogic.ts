@@ -237,7 +237,10 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
     for (const job of input.jobs) {
       try {
         if (job.kind === 'load') {
-          for (const op of job.operations) ports.hlc.receive(op.timestamp);
+          // Timestamps order as strings, so moving past the latest moves past them all.
+          let latest: string | undefined;
+          for (const op of job.operations) if (latest === undefined || op.timestamp > latest) latest = op.timestamp;
+          if (latest !== undefined) ports.hlc.receive(latest);
           const verdict = await judgeLoad(job, ports, types);
           operations.push(...verdict.accepted);
           source = job.source;
