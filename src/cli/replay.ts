@@ -10,10 +10,16 @@ export interface ReplayOptions {
   readonly speed: number;
 }
 
-/** A recorded line, turned into the event shape inspector endpoints receive. */
+/** Version of the inspection protocol the events follow (Stately inspector events). */
+const PROTOCOL_VERSION = '1.0.0';
+
+/**
+ * A recorded line as a Stately inspection event: `type`, `rootId`, `sessionId`, `createdAt`, `id`,
+ * `_version`, and per type `event` / `sourceId`, `snapshot`, or `name` / `parentId` / `definition`.
+ */
 function toInspectorEvent(line: string, index: number): string {
   const record = JSON.parse(line) as { t: number; [key: string]: unknown };
-  return JSON.stringify({ ...record, id: `${index}`, createdAt: record.t });
+  return JSON.stringify({ ...record, id: `${index}`, createdAt: String(record.t), _version: PROTOCOL_VERSION });
 }
 
 /**

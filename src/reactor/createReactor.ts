@@ -159,6 +159,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   });
   const system = createActor(machine, {
     clock,
+    id: 'reactor',
     systemId: 'reactor',
     input: {
       reactorId,

@@ -11,12 +11,34 @@ export interface InspectionRecord {
   readonly event?: unknown;
   readonly snapshot?: unknown;
   readonly action?: unknown;
+  /** Actor events: the actor's name, its parent's session and, for machines, the statechart as JSON. */
+  readonly name?: string;
+  readonly parentId?: string;
+  readonly definition?: string;
 }
 
 interface RefLike {
   readonly id: string;
   readonly sessionId: string;
   readonly systemId?: string;
+  readonly _parent?: RefLike;
+  readonly logic?: { toJSON?: () => unknown };
+  getSnapshot?: () => unknown;
+}
+
+/** An actor's snapshot, or nothing while it is still initialising (its first snapshot event follows). */
+function currentSnapshot(ref: RefLike): unknown {
+  try {
+    return ref.getSnapshot?.();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parts of a snapshot an inspector shows. */
+function snapshotView(snapshot: unknown): { value?: unknown; status?: unknown; context?: unknown } {
+  const s = snapshot as { value?: unknown; status?: unknown; context?: unknown } | undefined;
+  return { value: s?.value, status: s?.status, context: s?.context };
 }
 
 /** JSON replacer: actor refs become names; XState internals (`_` keys) and functions are left out. */
@@ -56,9 +78,15 @@ export function toInspectionRecord(
     record.event = plain(event.event);
   }
   if (event.type === '@xstate.snapshot') {
-    const snapshot = event.snapshot as { value?: unknown; status?: unknown; context?: unknown };
     record.event = plain(event.event);
-    record.snapshot = plain({ value: snapshot.value, status: snapshot.status, context: snapshot.context });
+    record.snapshot = plain(snapshotView(event.snapshot));
+  }
+  if (event.type === '@xstate.actor') {
+    record.name = ref.id;
+    if (ref._parent !== undefined) record.parentId = name(ref._parent.sessionId);
+    record.snapshot = plain(snapshotView(currentSnapshot(ref)));
+    const definition = ref.logic?.toJSON?.();
+    if (definition !== undefined) record.definition = JSON.stringify(definition);
   }
   if (event.type === '@xstate.action') record.action = plain(event.action);
   return record as unknown as InspectionRecord;

@@ -40,7 +40,7 @@ export class TraceRecorder {
       const record = toInspectionRecord(event, (sessionId) => this.#names.get(sessionId) ?? `${reactor}/?`);
       // Refs serialised by XState itself (`replyTo`, `to`) and `actorId` still carry the raw ids.
       const line = JSON.stringify({ t: now(), reactor, ...record }).replace(
-        /("actorId":|"xstate\$\$type":1,"id":)"(x:\d+)"/g,
+        /("actorId":|"name":|"xstate\$\$type":1,"id":)"(x:\d+)"/g,
         (_, key: string, id: string) => `${key}${JSON.stringify(this.#stableId(id))}`,
       );
       this.#hash.update(line);

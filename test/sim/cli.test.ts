@@ -277,6 +277,16 @@ describe('xstate-reactor simulate --record and replay', () => {
       for (const message of messages) expect(message.type).toMatch(/^@xstate\./);
       expect(messages.map((m) => m.id)).toEqual(lines.map((_, i) => String(i)));
       expect(messages.map((m) => m.type)).toEqual(lines.map((line) => (JSON.parse(line) as { type: string }).type));
+      // Stately inspection events: every one has a session, a root, a time and a protocol version;
+      // machine actors come with their statechart definition.
+      const shaped = messages as unknown as Record<string, unknown>[];
+      for (const message of shaped) {
+        expect(message).toMatchObject({ sessionId: expect.any(String), rootId: expect.any(String) });
+        expect(message).toMatchObject({ createdAt: expect.any(String), _version: expect.any(String) });
+      }
+      const queueActor = shaped.find((m) => m.type === '@xstate.actor' && m.name === 'queue');
+      expect(JSON.parse(queueActor?.definition as string)).toMatchObject({ id: 'queue' });
+      expect(queueActor?.parentId).toMatch(/^r\d\/reactor/);
     } finally {
       await new Promise<void>((done) => server.close(() => done()));
     }
