@@ -6,22 +6,15 @@ import {
   type PushResponse,
   parsePullRequest,
   parsePushRequest,
-  type SyncFilter,
 } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
-import type { ScannedPage } from '../storage/syncRepository.js';
+import type { ScanOperations } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 
 /** What an endpoint needs. */
 export interface EndpointPorts {
   readonly reactorId: string;
-  /** Ops past a cursor that match a filter and did not come from `exclude` (see `scanSince`). */
-  readonly scan: (
-    cursor: number,
-    limit: number,
-    filter: SyncFilter | undefined,
-    exclude: readonly (string | undefined)[],
-  ) => Promise<ScannedPage>;
+  readonly scan: ScanOperations;
   readonly bus: EventBus;
   readonly maxPushBatch: number;
   readonly maxPullLimit: number;

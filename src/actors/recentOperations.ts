@@ -1,24 +1,11 @@
 import { matchesFilter, type SyncFilter } from '../model/sync.js';
 import type { OperationEnvelope, StoredOperation } from '../model/types.js';
-import type { ScannedPage } from '../storage/syncRepository.js';
+import { type ScannedPage, toEnvelope } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 
 interface Entry {
   readonly op: StoredOperation;
   readonly source: string | undefined;
-}
-
-function envelopeOf(op: StoredOperation): OperationEnvelope {
-  return {
-    id: op.id,
-    documentId: op.documentId,
-    scope: op.scope,
-    branch: op.branch,
-    type: op.type,
-    input: op.input,
-    timestamp: op.timestamp,
-    origin: op.origin,
-  };
 }
 
 /**
@@ -61,7 +48,7 @@ export class RecentOperations {
       const entry = this.#entries[i] as Entry;
       position = entry.op.ordinal;
       if (entry.source !== undefined && exclude.includes(entry.source)) continue;
-      if (matchesFilter(entry.op, filter)) operations.push(envelopeOf(entry.op));
+      if (matchesFilter(entry.op, filter)) operations.push(toEnvelope(entry.op));
     }
     return { operations, cursor: position };
   }

@@ -12,19 +12,13 @@ import {
 import type { JobOutcome, LoadJob } from '../model/types.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
 import type { DeadLetterRow } from '../storage/schema.js';
-import type { ScannedPage } from '../storage/syncRepository.js';
+import type { ScanOperations } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 
 /** What the sync actors need. */
 export interface SyncPorts {
   readonly reactorId: string;
-  /** Ops past a cursor that match a filter and did not come from `exclude` (see `scanSince`). */
-  readonly scan: (
-    cursor: number,
-    limit: number,
-    filter: SyncFilter | undefined,
-    exclude: readonly (string | undefined)[],
-  ) => Promise<ScannedPage>;
+  readonly scan: ScanOperations;
   readonly bus: EventBus;
   readonly channel: (name: string) => Channel | undefined;
   /** Enqueues a load job and resolves with its outcome (after commit). */

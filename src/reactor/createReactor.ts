@@ -9,14 +9,14 @@ import { parseOperationEnvelope } from '../model/envelope.js';
 import { classifyError, ReactorError } from '../model/errors.js';
 import { HybridLogicalClock } from '../model/hlc.js';
 import { parseStreamKey, streamKey } from '../model/order.js';
-import type { Channel, SyncFilter } from '../model/sync.js';
+import type { Channel } from '../model/sync.js';
 import { CREATE_DOCUMENT, DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
 import { assertCloneable, assertId, describe } from '../model/validate.js';
 import { loadBootState } from '../storage/bootRepository.js';
 import { JobLog } from '../storage/jobLog.js';
 import { type CommitCounters, readStream, type StoreWrite } from '../storage/operationsRepository.js';
 import { ReactorDatabase } from '../storage/schema.js';
-import { loadSyncState, scanSince } from '../storage/syncRepository.js';
+import { loadSyncState, type ScanOperations, scanSince } from '../storage/syncRepository.js';
 import { checkActions, checkBranch } from './inputChecks.js';
 import { JobSubmitter } from './jobSubmitter.js';
 import { resolveOptions } from './options.js';
@@ -110,12 +110,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   const commitSync = (write: Omit<StoreWrite, 'writeId'>) => replies.commit(write);
   const channels = new Map<string, Channel>();
   const recent = new RecentOperations(bus, counters.ordinal);
-  const scan = async (
-    cursor: number,
-    limit: number,
-    filter: SyncFilter | undefined,
-    exclude: readonly (string | undefined)[],
-  ) => recent.scan(cursor, limit, filter, exclude) ?? scanSince(db, cursor, limit, filter, exclude);
+  const scan: ScanOperations = async (cursor, limit, filter, exclude) =>
+    recent.scan(cursor, limit, filter, exclude) ?? scanSince(db, cursor, limit, filter, exclude);
   const syncBoot = await loadSyncState(db);
 
   const machine = wireReactorMachine({

@@ -11,10 +11,10 @@ import {
   type SyncFilter,
   type SyncMode,
 } from '../model/sync.js';
-import type { JobOutcome, LoadJob, OperationEnvelope } from '../model/types.js';
+import type { JobOutcome, LoadJob } from '../model/types.js';
 import { assertId, describe } from '../model/validate.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
-import type { ReactorDatabase, RemoteRow } from '../storage/schema.js';
+import type { DeadLetterRow, ReactorDatabase, RemoteRow } from '../storage/schema.js';
 import { readDeadLetters } from '../storage/syncRepository.js';
 
 /** The largest push batch or pull page an endpoint accepts. */
@@ -56,15 +56,8 @@ export interface RemoteStatus {
   readonly lastError: ReactorErrorData | undefined;
 }
 
-/** A refused op with its reason. */
-export interface DeadLetter {
-  readonly id: string;
-  readonly remote: string;
-  readonly direction: 'push' | 'pull' | 'receive';
-  readonly operation: OperationEnvelope;
-  readonly reason: ReactorErrorData;
-  readonly at: number;
-}
+/** A refused op with its reason (as stored). */
+export type DeadLetter = DeadLetterRow;
 
 /** The sync API of a reactor. */
 export interface SyncApi {

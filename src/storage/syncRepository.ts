@@ -1,6 +1,6 @@
 import { matchesFilter, type SyncCursor, type SyncFilter } from '../model/sync.js';
 import type { OperationEnvelope } from '../model/types.js';
-import type { DeadLetterRow, OperationRow, ReactorDatabase, RemoteRow } from './schema.js';
+import type { DeadLetterRow, ReactorDatabase, RemoteRow } from './schema.js';
 
 /** Persisted sync state read at start-up. */
 export interface SyncBootState {
@@ -16,8 +16,8 @@ export async function loadSyncState(db: ReactorDatabase): Promise<SyncBootState>
   }));
 }
 
-/** Strips storage fields from a row. */
-export function toEnvelope(row: OperationRow): OperationEnvelope {
+/** Strips storage fields (ordinal, stream, source) from a stored op. */
+export function toEnvelope(row: OperationEnvelope): OperationEnvelope {
   return {
     id: row.id,
     documentId: row.documentId,
@@ -29,6 +29,14 @@ export function toEnvelope(row: OperationRow): OperationEnvelope {
     origin: row.origin,
   };
 }
+
+/** Ops past a cursor that match a filter and did not come from a remote in `exclude`. */
+export type ScanOperations = (
+  cursor: number,
+  limit: number,
+  filter: SyncFilter | undefined,
+  exclude: readonly (string | undefined)[],
+) => Promise<ScannedPage>;
 
 /** A page of ops past an ordinal: those that match, and how far the scan got. */
 export interface ScannedPage {

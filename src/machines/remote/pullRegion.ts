@@ -1,5 +1,5 @@
 import { assign } from 'xstate';
-import { remoteSetup } from './remoteSetup.js';
+import { probingState, remoteSetup } from './remoteSetup.js';
 
 /**
  * The pull region: on an interval, on pokes and on request, pulls pages past the pull cursor until
@@ -90,21 +90,7 @@ export const pullRegion = remoteSetup.createStateConfig({
       on: { 'sync.poked': { actions: 'requestPull' }, 'sync.pullNow': { actions: 'requestPull' } },
       after: { probeInterval: 'probing' },
     },
-    probing: {
-      invoke: {
-        src: 'probe',
-        input: ({ context }) => ({ name: context.name }),
-        onDone: { target: 'pulling', actions: assign({ pullFailures: 0 }) },
-        onError: [
-          {
-            guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
-            target: 'stopped',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          { target: 'offline', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
-        ],
-      },
-    },
+    probing: probingState('pulling'),
     stopped: {},
   },
 });

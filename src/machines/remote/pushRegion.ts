@@ -1,5 +1,5 @@
 import { assign } from 'xstate';
-import { remoteSetup } from './remoteSetup.js';
+import { probingState, remoteSetup } from './remoteSetup.js';
 
 /**
  * The push region: woken by `sync.written` (debounced), sends the ops past the acknowledged
@@ -68,20 +68,8 @@ export const pushRegion = remoteSetup.createStateConfig({
       after: { probeInterval: 'probing' },
     },
     probing: {
+      ...probingState('sending'),
       on: { 'sync.written': { actions: 'noteWritten' } },
-      invoke: {
-        src: 'probe',
-        input: ({ context }) => ({ name: context.name }),
-        onDone: { target: 'sending', actions: assign({ pushFailures: 0 }) },
-        onError: [
-          {
-            guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
-            target: 'stopped',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          { target: 'offline', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
-        ],
-      },
     },
     stopped: {},
   },

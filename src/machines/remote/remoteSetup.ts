@@ -156,3 +156,28 @@ export function initialRemoteContext(input: RemoteInput): RemoteContext {
     pullServed: 0,
   };
 }
+
+/**
+ * The `probing` state both regions share: a cheap request to the remote; success goes back to
+ * work (`target`) with the failure count reset, a fatal error stops, anything else stays offline.
+ */
+export function probingState(target: 'sending' | 'pulling') {
+  return remoteSetup.createStateConfig({
+    invoke: {
+      src: 'probe',
+      input: ({ context }) => ({ name: context.name }),
+      onDone: {
+        target,
+        actions: target === 'sending' ? assign({ pushFailures: 0 }) : assign({ pullFailures: 0 }),
+      },
+      onError: [
+        {
+          guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
+          target: 'stopped',
+          actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+        },
+        { target: 'offline', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+      ],
+    },
+  });
+}
