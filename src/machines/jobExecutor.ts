@@ -15,6 +15,8 @@ export interface JobExecutorInput {
 export interface JobExecutorContext extends JobExecutorInput {
   readonly nextRun: number;
   readonly active: number;
+  /** Ids of the runs in progress. */
+  readonly running: readonly string[];
   readonly succeeded: number;
   readonly failed: number;
 }
@@ -33,9 +35,13 @@ export const jobExecutorMachine = setup({
   actions: {
     publishOutcomes: (_, _params: { outcomes: readonly JobOutcome[] }) => {},
   },
+  guards: {
+    // A report from a run that is not running (a duplicate, a stranger) must not free its document.
+    isRunning: ({ context, event }) => event.type === 'jobRun.finished' && context.running.includes(event.runId),
+  },
 }).createMachine({
   id: 'jobExecutor',
-  context: ({ input }) => ({ ...input, nextRun: 0, active: 0, succeeded: 0, failed: 0 }),
+  context: ({ input }) => ({ ...input, nextRun: 0, active: 0, running: [], succeeded: 0, failed: 0 }),
   on: {
     'executor.run': {
       actions: enqueueActions(({ context, event, enqueue }) => {
@@ -45,10 +51,16 @@ export const jobExecutorMachine = setup({
           id: runId,
           input: { runId, documentId: event.documentId, jobs: event.jobs, retry: context.retry, seed: context.seed },
         });
-        enqueue.assign({ nextRun: context.nextRun + 1, active: context.active + 1, seed });
+        enqueue.assign({
+          nextRun: context.nextRun + 1,
+          active: context.active + 1,
+          running: [...context.running, runId],
+          seed,
+        });
       }),
     },
     'jobRun.finished': {
+      guard: 'isRunning',
       actions: enqueueActions(({ context, event, enqueue, system }) => {
         enqueue(stopChild(event.runId));
         enqueue({ type: 'publishOutcomes', params: { outcomes: event.outcomes } });
@@ -56,6 +68,7 @@ export const jobExecutorMachine = setup({
         enqueue(
           assign({
             active: context.active - 1,
+            running: context.running.filter((id) => id !== event.runId),
             succeeded: context.succeeded + ok,
             failed: context.failed + event.outcomes.length - ok,
           }),
