@@ -40,6 +40,8 @@ export interface SimulateOptions {
 /** What a run reports, also printed with `--json`. */
 export interface SimulateReport extends SimulationSummary {
   readonly name: string;
+  /** Same as `operations`: the distinct ops in the logs after the run (the summary's "ops"). */
+  readonly ops: number;
   readonly converged: boolean;
   readonly violations: readonly InvariantViolation[];
   readonly wallMs: number;
@@ -155,6 +157,7 @@ export async function simulate(
   return {
     name: scenario.name ?? options.scenario ?? 'simulation',
     ...summary,
+    ops: summary.operations,
     converged: error === undefined && violations.length === 0,
     violations,
     wallMs,
