@@ -3,58 +3,17 @@ import type { AnyActorRef } from 'xstate';
 import type { RemoteContext, RemoteInput } from '../machines/remote/remoteSetup.js';
 import { remoteActorId } from '../machines/syncManager.js';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
-import {
-  type Channel,
-  parsePushResponse,
-  parseSyncFilter,
-  SYNC_MODES,
-  type SyncFilter,
-  type SyncMode,
-} from '../model/sync.js';
+import { type Channel, parsePushResponse } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
-import { assertId, describe } from '../model/validate.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
 import type { DeadLetterRow, ReactorDatabase, RemoteRow } from '../storage/schema.js';
 import { readDeadLetters } from '../storage/syncRepository.js';
+import { type RemoteOptions, toRemoteRow } from './remoteOptions.js';
+import { describeRemote, detachedStatus, type RemoteStatus } from './remoteStatus.js';
+import { settleRemotes } from './settleRemotes.js';
 
-/** The largest push batch or pull page an endpoint accepts. */
-export const MAX_BATCH = 5000;
-
-/** Options of `sync.add`. */
-export interface RemoteOptions {
-  readonly name: string;
-  readonly channel: Channel;
-  /** Default: the persisted mode of this remote, else `ping-pong`. */
-  readonly mode?: SyncMode;
-  readonly filter?: SyncFilter;
-  /** Pull interval (ms); default 1000. */
-  readonly pullIntervalMs?: number;
-  /** How long push waits for more writes before sending (ms); default 5. */
-  readonly debounceMs?: number;
-  /** Ops per push batch and pull page; default 2000 (the endpoint accepts up to 5000). */
-  readonly batchSize?: number;
-}
-
-/** A remote's state as the app sees it. */
-export interface RemoteStatus {
-  readonly name: string;
-  readonly mode: SyncMode;
-  /** `detached` (no channel since start), `idle`, `syncing`, `backingOff`, `offline` or `stopped`. */
-  readonly phase: 'detached' | 'idle' | 'syncing' | 'backingOff' | 'offline' | 'stopped';
-  /** State of each region (`disabled` when the mode does not use it). */
-  readonly push: string;
-  readonly pull: string;
-  /** Local ops not yet sent and acknowledged (ordinal distance). */
-  readonly pending: number;
-  readonly pushedCursor: number;
-  readonly pulledCursor: number;
-  /** How long the oldest unacknowledged local write has waited (ms; 0 when caught up). */
-  readonly lagMs: number;
-  readonly pushed: number;
-  readonly pulled: number;
-  readonly retries: number;
-  readonly lastError: ReactorErrorData | undefined;
-}
+export { MAX_BATCH, type RemoteOptions } from './remoteOptions.js';
+export type { RemoteStatus } from './remoteStatus.js';
 
 /** A refused op with its reason (as stored). */
 export type DeadLetter = DeadLetterRow;
@@ -89,23 +48,6 @@ export interface SyncApiPorts {
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
 }
 
-function regionState(value: unknown, region: 'push' | 'pull'): string {
-  const states = value as Record<string, unknown> | undefined;
-  const state = states?.[region];
-  if (state === undefined) return 'disabled';
-  if (typeof state === 'string') return state;
-  return Object.keys(state as object)[0] ?? 'unknown';
-}
-
-function phaseOf(push: string, pull: string): RemoteStatus['phase'] {
-  const both = [push, pull];
-  if (both.includes('stopped')) return 'stopped';
-  if (both.includes('offline') || both.includes('probing')) return 'offline';
-  if (both.includes('backingOff')) return 'backingOff';
-  if (both.some((s) => s === 'sending' || s === 'debouncing' || s === 'pulling' || s === 'starting')) return 'syncing';
-  return 'idle';
-}
-
 /** Builds `reactor.sync`. */
 export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Promise<void> } {
   const statuses$ = new BehaviorSubject<RemoteStatus[]>([]);
@@ -119,46 +61,11 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     const row = ports.remotes.get(name);
     if (row === undefined) return undefined;
     const ref = child(name);
-    if (ref === undefined) {
-      return {
-        name,
-        mode: row.mode,
-        phase: 'detached',
-        push: 'detached',
-        pull: 'detached',
-        pending: 0,
-        pushedCursor: 0,
-        pulledCursor: 0,
-        lagMs: 0,
-        pushed: 0,
-        pulled: 0,
-        retries: 0,
-        lastError: undefined,
-      };
-    }
-    const snapshot = ref.getSnapshot() as { value: unknown; context: RemoteContext };
-    const context = snapshot.context;
-    const push = regionState(snapshot.value, 'push');
-    const pull = regionState(snapshot.value, 'pull');
-    const pending = push === 'disabled' ? 0 : Math.max(0, ports.currentOrdinal() - context.pushCursor);
-    if (pending === 0) behindSince.delete(name);
+    if (ref === undefined) return detachedStatus(row);
+    const status = describeRemote(ref, ports.currentOrdinal(), behindSince.get(name), ports.now());
+    if (status.pending === 0) behindSince.delete(name);
     else if (!behindSince.has(name)) behindSince.set(name, ports.now());
-    const since = behindSince.get(name);
-    return {
-      name,
-      mode: context.mode,
-      phase: phaseOf(push, pull),
-      push,
-      pull,
-      pending,
-      pushedCursor: context.pushCursor,
-      pulledCursor: context.pullCursor,
-      lagMs: since === undefined ? 0 : ports.now() - since,
-      pushed: context.pushed,
-      pulled: context.pulled,
-      retries: context.retries,
-      lastError: context.lastError,
-    };
+    return status;
   };
 
   const list = () => [...ports.remotes.keys()].sort().flatMap((name) => statusOf(name) ?? []);
@@ -189,53 +96,7 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
       if (typeof options !== 'object' || options === null) {
         throw new ReactorError('validation', 'sync.add expects { name, channel, mode?, filter?, pullIntervalMs? }');
       }
-      assertId(options.name, 'sync.add: "name"');
-      const channel = options.channel as Partial<Channel> | undefined;
-      if (
-        typeof channel?.push !== 'function' ||
-        typeof channel.pull !== 'function' ||
-        typeof channel.close !== 'function'
-      ) {
-        throw new ReactorError(
-          'validation',
-          `sync.add("${options.name}"): "channel" must have push, pull and close functions, got ${describe(options.channel)}`,
-        );
-      }
-      const persisted = ports.remotes.get(options.name);
-      const mode = options.mode ?? persisted?.mode ?? 'ping-pong';
-      if (!SYNC_MODES.includes(mode)) {
-        throw new ReactorError(
-          'validation',
-          `sync.add("${options.name}"): "mode" must be one of ${SYNC_MODES.join(', ')}, got ${describe(mode)}`,
-        );
-      }
-      let filter: SyncFilter | undefined;
-      try {
-        filter =
-          options.filter === undefined
-            ? persisted?.filter
-            : parseSyncFilter(options.filter, `sync.add("${options.name}")`);
-      } catch (error) {
-        throw new ReactorError('validation', (error as Error).message);
-      }
-      const number = (value: number | undefined, fallback: number, what: string, min: number, max = Infinity) => {
-        const n = value ?? fallback;
-        if (!Number.isFinite(n) || n < min || n > max) {
-          throw new ReactorError(
-            'validation',
-            `sync.add("${options.name}"): "${what}" must be a number from ${min}${max === Infinity ? '' : ` to ${max}`}, got ${describe(value)}`,
-          );
-        }
-        return n;
-      };
-      const row: RemoteRow = {
-        name: options.name,
-        mode,
-        ...(filter === undefined ? {} : { filter }),
-        pullIntervalMs: number(options.pullIntervalMs, persisted?.pullIntervalMs ?? 1000, 'pullIntervalMs', 1),
-        debounceMs: number(options.debounceMs, persisted?.debounceMs ?? 5, 'debounceMs', 0),
-        batchSize: number(options.batchSize, persisted?.batchSize ?? 2000, 'batchSize', 1, MAX_BATCH),
-      };
+      const row = toRemoteRow(options, ports.remotes.get(options.name));
       await ports.commit({ remotes: [row] });
       const [pushCursor, pullCursor] = await Promise.all([
         ports.db.cursors.get([row.name, 'push']),
@@ -277,64 +138,11 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     list,
 
     settled(options = {}) {
-      const targets = [...ports.remotes.keys()].filter((name) => child(name) !== undefined);
-      const wanted = new Map<string, number>();
-      for (const name of targets) {
-        const context = child(name)?.getSnapshot().context as RemoteContext;
-        wanted.set(name, context.pullRequested + 1);
-        child(name)?.send({ type: 'sync.pullNow' });
-      }
-      return new Promise<void>((resolve, reject) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const subscriptions: { unsubscribe(): void }[] = [];
-        const finish = (error?: ReactorError) => {
-          if (timer !== undefined) clearTimeout(timer);
-          for (const s of subscriptions) s.unsubscribe();
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-        const check = () => {
-          for (const name of targets) {
-            const ref = child(name);
-            if (ref === undefined) continue;
-            const snapshot = ref.getSnapshot() as { value: unknown; context: RemoteContext };
-            const push = regionState(snapshot.value, 'push');
-            const pull = regionState(snapshot.value, 'pull');
-            if (push === 'stopped' || pull === 'stopped') {
-              const cause = snapshot.context.lastError;
-              finish(
-                new ReactorError(
-                  cause?.kind ?? 'internal',
-                  `remote "${name}" stopped: ${cause?.message ?? 'unknown error'}`,
-                  {
-                    retryable: false,
-                  },
-                ),
-              );
-              return true;
-            }
-            const pushDone =
-              push === 'disabled' || (push === 'idle' && snapshot.context.pushCursor >= ports.currentOrdinal());
-            const pullDone =
-              pull === 'disabled' || (pull === 'idle' && snapshot.context.pullServed >= (wanted.get(name) ?? 0));
-            if (!pushDone || !pullDone) return false;
-          }
-          finish();
-          return true;
-        };
-        if (check()) return;
-        for (const name of targets) {
-          const ref = child(name);
-          if (ref !== undefined) subscriptions.push(ref.subscribe({ next: check, error: check, complete: check }));
-        }
-        subscriptions.push(ports.written$.subscribe(() => check()));
-        if (options.timeoutMs !== undefined) {
-          timer = setTimeout(
-            () => finish(new ReactorError('timeout', `sync.settled: not settled within ${options.timeoutMs} ms`)),
-            options.timeoutMs,
-          );
-        }
+      const remotes = [...ports.remotes.keys()].flatMap((name) => {
+        const ref = child(name);
+        return ref === undefined ? [] : [{ name, ref }];
       });
+      return settleRemotes(remotes, ports.currentOrdinal, ports.written$, options.timeoutMs);
     },
 
     async deadLetters() {
