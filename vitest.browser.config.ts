@@ -10,6 +10,7 @@ export default defineConfig({
     include: ['test/browser/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    reporters: ['default', ['json', { outputFile: '.vitest/browser.json' }]],
     browser: {
       enabled: true,
       headless: true,
