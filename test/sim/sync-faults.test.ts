@@ -41,6 +41,8 @@ function attach(spoke: Reactor, hub: Reactor, network: SimNetwork) {
     channel: connect(spoke, hub, { network }),
     mode: 'ping-pong',
     pullIntervalMs: PULL_INTERVAL_MS,
+    // Small batches mean many messages, so the injected faults are certain to hit some of them.
+    batchSize: 25,
   });
 }
 
