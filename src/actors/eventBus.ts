@@ -1,6 +1,7 @@
 import { filter, type Observable, Subject } from 'rxjs';
 import type { ReactorErrorData } from '../model/errors.js';
 import type { JobOutcome, StoredOperation } from '../model/types.js';
+import type { DeadLetterRow } from '../storage/schema.js';
 
 /** Every event that crosses the bus. Plain data only. */
 export type BusEvent =
@@ -14,7 +15,12 @@ export type BusEvent =
   | { readonly type: 'jobs.settled'; readonly outcomes: readonly JobOutcome[] }
   | { readonly type: 'store.failed'; readonly error: ReactorErrorData }
   | { readonly type: 'document.rebased'; readonly stream: string; readonly replayed: number }
-  | { readonly type: 'view.failed'; readonly documentId: string; readonly error: ReactorErrorData };
+  | { readonly type: 'view.failed'; readonly documentId: string; readonly error: ReactorErrorData }
+  | {
+      readonly type: 'deadLetters.changed';
+      readonly added: readonly DeadLetterRow[];
+      readonly dropped: readonly string[];
+    };
 
 /** The bus event of a given type. */
 export type BusEventOf<T extends BusEvent['type']> = Extract<BusEvent, { type: T }>;

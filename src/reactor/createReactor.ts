@@ -215,6 +215,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     remotes: new Map(syncBoot.remotes.map((row) => [row.name, row])),
     currentOrdinal: () => counters.ordinal,
     written$: bus.on('operations.written'),
+    deadLetters: syncBoot.deadLetters,
+    deadLetters$: bus.on('deadLetters.changed'),
     commit: commitSync,
     submitLoad,
     ensureRunning,

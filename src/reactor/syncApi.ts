@@ -7,7 +7,6 @@ import { type Channel, parsePushResponse } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
 import type { DeadLetterRow, ReactorDatabase, RemoteRow } from '../storage/schema.js';
-import { readDeadLetters } from '../storage/syncRepository.js';
 import { type RemoteOptions, toRemoteRow } from './remoteOptions.js';
 import { describeRemote, detachedStatus, type RemoteStatus } from './remoteStatus.js';
 import { settleRemotes } from './settleRemotes.js';
@@ -26,7 +25,8 @@ export interface SyncApi {
   list(): RemoteStatus[];
   readonly status$: Observable<RemoteStatus[]>;
   settled(options?: { timeoutMs?: number }): Promise<void>;
-  deadLetters(): Promise<DeadLetter[]>;
+  /** Refused ops with their reasons, oldest first (kept in memory; reads nothing). */
+  deadLetters(): DeadLetter[];
   retry(id: string): Promise<{ resolved: boolean; reason?: ReactorErrorData }>;
   discard(id: string): Promise<void>;
 }
@@ -40,6 +40,9 @@ export interface SyncApiPorts {
   readonly remotes: Map<string, RemoteRow>;
   readonly currentOrdinal: () => number;
   readonly written$: Observable<unknown>;
+  /** Dead letters at start, and the changes each commit makes to them. */
+  readonly deadLetters: readonly DeadLetterRow[];
+  readonly deadLetters$: Observable<{ readonly added: readonly DeadLetterRow[]; readonly dropped: readonly string[] }>;
   readonly commit: (write: Omit<StoreWrite, 'writeId'>) => Promise<WriteResult>;
   readonly submitLoad: (job: Omit<LoadJob, 'kind' | 'id' | 'seq'>) => Promise<JobOutcome & { ok: true }>;
   readonly ensureRunning: (what: string) => void;
@@ -51,6 +54,12 @@ export interface SyncApiPorts {
 /** Builds `reactor.sync`. */
 export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Promise<void> } {
   const statuses$ = new BehaviorSubject<RemoteStatus[]>([]);
+  // Dead letters mirrored in memory: loaded at start, kept current from the store's commits.
+  const letters = new Map(ports.deadLetters.map((row) => [row.id, row]));
+  const lettersSubscription = ports.deadLetters$.subscribe((change) => {
+    for (const id of change.dropped) letters.delete(id);
+    for (const row of change.added) letters.set(row.id, row);
+  });
   const watched = new Map<string, { unsubscribe(): void }>();
   const behindSince = new Map<string, number>();
 
@@ -145,13 +154,13 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
       return settleRemotes(remotes, ports.currentOrdinal, ports.written$, options.timeoutMs);
     },
 
-    async deadLetters() {
-      return (await readDeadLetters(ports.db)).map((row) => ({ ...row }));
+    deadLetters() {
+      return [...letters.values()].sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
     },
 
     async retry(id) {
       ports.ensureRunning('sync.retry');
-      const row = await ports.db.deadLetters.get(id);
+      const row = letters.get(id);
       if (row === undefined) throw new ReactorError('not-found', `sync.retry: no dead letter "${id}"`);
       if (row.direction === 'push') {
         const channel = ports.channels.get(row.remote);
@@ -185,13 +194,13 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
 
     async discard(id) {
       ports.ensureRunning('sync.discard');
-      const row = await ports.db.deadLetters.get(id);
-      if (row === undefined) throw new ReactorError('not-found', `sync.discard: no dead letter "${id}"`);
+      if (!letters.has(id)) throw new ReactorError('not-found', `sync.discard: no dead letter "${id}"`);
       await ports.commit({ dropDeadLetters: [id] });
     },
 
     async closeAll() {
       writtenSubscription.unsubscribe();
+      lettersSubscription.unsubscribe();
       await Promise.all([...ports.channels.keys()].map((name) => detach(name)));
       statuses$.complete();
     },

@@ -51,6 +51,9 @@ export function wireReactorMachine(ports: WiringPorts) {
         actors: { commitGroup: commit },
         actions: {
           publishWritten: (_, params) => {
+            const added = params.writes.flatMap((pending) => pending.write.deadLetters ?? []);
+            const dropped = params.writes.flatMap((pending) => pending.write.dropDeadLetters ?? []);
+            if (added.length > 0 || dropped.length > 0) bus.emit({ type: 'deadLetters.changed', added, dropped });
             const operations = params.results.flatMap((result) => result.stored);
             if (operations.length === 0) return;
             const sources: Record<string, string> = {};

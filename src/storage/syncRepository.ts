@@ -6,13 +6,15 @@ import type { DeadLetterRow, ReactorDatabase, RemoteRow } from './schema.js';
 export interface SyncBootState {
   readonly remotes: readonly RemoteRow[];
   readonly cursors: readonly SyncCursor[];
+  readonly deadLetters: readonly DeadLetterRow[];
 }
 
 /** Reads every persisted remote and cursor. */
 export async function loadSyncState(db: ReactorDatabase): Promise<SyncBootState> {
-  return db.transaction('r', [db.remotes, db.cursors], async () => ({
+  return db.transaction('r', [db.remotes, db.cursors, db.deadLetters], async () => ({
     remotes: await db.remotes.toArray(),
     cursors: await db.cursors.toArray(),
+    deadLetters: await db.deadLetters.toArray(),
   }));
 }
 
@@ -73,10 +75,4 @@ export async function scanSince(
     if (rows.length < chunk) break;
   }
   return { operations, cursor: position };
-}
-
-/** Every dead letter, oldest first. */
-export async function readDeadLetters(db: ReactorDatabase): Promise<DeadLetterRow[]> {
-  const rows = await db.deadLetters.toArray();
-  return rows.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
 }

@@ -259,14 +259,14 @@ describe('dead letters', () => {
     expect(await b.operations('l', { scope: 'document' })).toEqual([]);
     expect(await b.operations('l')).toEqual([]);
     const listOps = [...(await a.operations('l', { scope: 'document' })), ...(await a.operations('l'))];
-    const letters = await a.sync.deadLetters();
+    const letters = a.sync.deadLetters();
     expect(letters.map((letter) => letter.operation.id).sort()).toEqual(listOps.map((o) => o.id).sort());
     for (const letter of letters) {
       expect(letter).toMatchObject({ remote: 'b', direction: 'push', reason: { kind: 'unknown-model' } });
       expect(letter.reason.message).toMatch(/"l".*"list"/);
     }
     // The receiver files them too, as received.
-    expect((await b.sync.deadLetters()).map((letter) => letter.direction)).toEqual(['receive', 'receive', 'receive']);
+    expect(b.sync.deadLetters().map((letter) => letter.direction)).toEqual(['receive', 'receive', 'receive']);
 
     // The counter keeps flowing, and the remote is healthy; later ops of the list are refused alike.
     await a.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }]);
@@ -274,18 +274,18 @@ describe('dead letters', () => {
     await a.sync.settled();
     expect(count(b)).toBe(7);
     expect(a.sync.status('b')).toMatchObject({ phase: 'idle', pending: 0, lastError: undefined });
-    expect(await a.sync.deadLetters()).toHaveLength(4);
+    expect(a.sync.deadLetters()).toHaveLength(4);
     expect(await b.operations('l')).toEqual([]);
 
     // discard drops one; a retry is refused again while b lacks the model, and its letter stays.
     await a.sync.discard(letters[0]?.id as string);
-    const left = await a.sync.deadLetters();
+    const left = a.sync.deadLetters();
     expect(left.map((letter) => letter.id)).not.toContain(letters[0]?.id);
     expect(left).toHaveLength(3);
     for (const letter of left) {
       expect(await a.sync.retry(letter.id)).toMatchObject({ resolved: false, reason: { kind: 'unknown-model' } });
     }
-    expect((await a.sync.deadLetters()).map((letter) => letter.id)).toEqual(left.map((letter) => letter.id));
+    expect(a.sync.deadLetters().map((letter) => letter.id)).toEqual(left.map((letter) => letter.id));
     expect(await b.operations('l')).toEqual([]);
     expect(b.documents.get('l')).toBeUndefined();
     await expect(a.sync.discard('no-such-letter')).rejects.toMatchObject({ kind: 'not-found' });
@@ -299,16 +299,16 @@ describe('dead letters', () => {
     await writeBoth(a);
     await a.sync.add({ name: 'b', channel: connect(a, b), mode: 'push' });
     await a.sync.settled();
-    expect(await a.sync.deadLetters()).toHaveLength(3);
+    expect(a.sync.deadLetters()).toHaveLength(3);
     await b.stop();
 
     const upgraded = await createReactor({ models: [counter, list], storage, id: 'b', retry });
     open.push(upgraded);
     await a.sync.add({ name: 'b', channel: connect(a, upgraded) });
-    for (const letter of await a.sync.deadLetters()) {
+    for (const letter of a.sync.deadLetters()) {
       expect(await a.sync.retry(letter.id)).toEqual({ resolved: true });
     }
-    expect(await a.sync.deadLetters()).toEqual([]);
+    expect(a.sync.deadLetters()).toEqual([]);
     expect(upgraded.documents.get('l')).toEqual(a.documents.get('l'));
   });
 
@@ -321,29 +321,29 @@ describe('dead letters', () => {
 
     expect(b.documents.get('c')).toEqual(a.documents.get('c'));
     expect(b.documents.get('l')).toBeUndefined();
-    const letters = await b.sync.deadLetters();
+    const letters = b.sync.deadLetters();
     expect(letters).toHaveLength(3);
     for (const letter of letters) {
       expect(letter).toMatchObject({ remote: 'a', direction: 'pull', reason: { kind: 'unknown-model' } });
       expect(letter.operation.documentId).toBe('l');
     }
-    expect(await a.sync.deadLetters()).toEqual([]);
+    expect(a.sync.deadLetters()).toEqual([]);
     // The cursor moved past them: the counter keeps flowing, refused ops are not pulled again, and
     // later ops of the list are refused alike.
     await a.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }]);
     await a.mutate('l', [{ type: 'ADD', input: { item: 'three' } }]);
     await b.sync.settled();
     expect(count(b)).toBe(7);
-    expect(await b.sync.deadLetters()).toHaveLength(4);
+    expect(b.sync.deadLetters()).toHaveLength(4);
     expect(await b.operations('l')).toEqual([]);
 
-    for (const letter of await b.sync.deadLetters()) {
+    for (const letter of b.sync.deadLetters()) {
       expect(await b.sync.retry(letter.id)).toMatchObject({ resolved: false, reason: { kind: 'unknown-model' } });
     }
-    expect(await b.sync.deadLetters()).toHaveLength(4);
+    expect(b.sync.deadLetters()).toHaveLength(4);
     expect(await b.operations('l')).toEqual([]);
     await b.sync.discard(letters[0]?.id as string);
-    expect((await b.sync.deadLetters()).map((letter) => letter.id)).not.toContain(letters[0]?.id);
+    expect(b.sync.deadLetters().map((letter) => letter.id)).not.toContain(letters[0]?.id);
   });
 });
 
