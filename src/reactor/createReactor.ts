@@ -209,13 +209,13 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
 
   const sync = createSyncApi({
     reactorId,
-    db,
     syncManager: () => system.system.get('syncManager'),
     channels,
     remotes: new Map(syncBoot.remotes.map((row) => [row.name, row])),
     currentOrdinal: () => counters.ordinal,
     written$: bus.on('operations.written'),
     deadLetters: syncBoot.deadLetters,
+    cursors: syncBoot.cursors,
     deadLetters$: bus.on('deadLetters.changed'),
     commit: commitSync,
     submitLoad,

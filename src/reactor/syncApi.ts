@@ -3,10 +3,10 @@ import type { AnyActorRef } from 'xstate';
 import type { RemoteContext, RemoteInput } from '../machines/remote/remoteSetup.js';
 import { remoteActorId } from '../machines/syncManager.js';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
-import { type Channel, parsePushResponse } from '../model/sync.js';
+import { type Channel, parsePushResponse, type SyncCursor } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
-import type { DeadLetterRow, ReactorDatabase, RemoteRow } from '../storage/schema.js';
+import type { DeadLetterRow, RemoteRow } from '../storage/schema.js';
 import { type RemoteOptions, toRemoteRow } from './remoteOptions.js';
 import { describeRemote, detachedStatus, type RemoteStatus } from './remoteStatus.js';
 import { settleRemotes } from './settleRemotes.js';
@@ -34,12 +34,13 @@ export interface SyncApi {
 /** What the sync API needs from the reactor. */
 export interface SyncApiPorts {
   readonly reactorId: string;
-  readonly db: ReactorDatabase;
   readonly syncManager: () => AnyActorRef | undefined;
   readonly channels: Map<string, Channel>;
   readonly remotes: Map<string, RemoteRow>;
   readonly currentOrdinal: () => number;
   readonly written$: Observable<unknown>;
+  /** Sync cursors as persisted at start. */
+  readonly cursors: readonly SyncCursor[];
   /** Dead letters at start, and the changes each commit makes to them. */
   readonly deadLetters: readonly DeadLetterRow[];
   readonly deadLetters$: Observable<{ readonly added: readonly DeadLetterRow[]; readonly dropped: readonly string[] }>;
@@ -54,6 +55,8 @@ export interface SyncApiPorts {
 /** Builds `reactor.sync`. */
 export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Promise<void> } {
   const statuses$ = new BehaviorSubject<RemoteStatus[]>([]);
+  // Persisted cursors of remotes not running now (at start: all of them).
+  const cursors = new Map(ports.cursors.map((row) => [`${row.remote}\u0000${row.direction}`, row.cursor]));
   // Dead letters mirrored in memory: loaded at start, kept current from the store's commits.
   const letters = new Map(ports.deadLetters.map((row) => [row.id, row]));
   const lettersSubscription = ports.deadLetters$.subscribe((change) => {
@@ -88,7 +91,17 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     watched.set(name, ref.subscribe({ next: publish, error: publish }));
   };
 
+  /** Where a remote's sync stands: its statechart's cursors while it runs, else the last known. */
+  const cursorsOf = (name: string): { push: number; pull: number } => {
+    const context = child(name)?.getSnapshot().context as RemoteContext | undefined;
+    if (context !== undefined) return { push: context.pushCursor, pull: context.pullCursor };
+    return { push: cursors.get(`${name}\u0000push`) ?? 0, pull: cursors.get(`${name}\u0000pull`) ?? 0 };
+  };
+
   const detach = async (name: string) => {
+    const last = cursorsOf(name);
+    cursors.set(`${name}\u0000push`, last.push);
+    cursors.set(`${name}\u0000pull`, last.pull);
     watched.get(name)?.unsubscribe();
     watched.delete(name);
     ports.syncManager()?.send({ type: 'sync.detach', name });
@@ -106,13 +119,10 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
         throw new ReactorError('validation', 'sync.add expects { name, channel, mode?, filter?, pullIntervalMs? }');
       }
       const row = toRemoteRow(options, ports.remotes.get(options.name));
-      await ports.commit({ remotes: [row] });
-      const [pushCursor, pullCursor] = await Promise.all([
-        ports.db.cursors.get([row.name, 'push']),
-        ports.db.cursors.get([row.name, 'pull']),
-      ]);
+      // Everything up to the commit happens at once, so `add` without `await` followed by
+      // `status()` or `settled()` already sees the remote.
+      const { push: pushCursor, pull: pullCursor } = cursorsOf(row.name);
       const previous = ports.channels.get(row.name);
-      if (previous !== undefined && previous !== options.channel) await previous.close();
       ports.channels.set(row.name, options.channel);
       ports.remotes.set(row.name, row);
       const input: RemoteInput = {
@@ -124,14 +134,16 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
         pullIntervalMs: row.pullIntervalMs,
         retry: ports.retry,
         offlineAfter: 3,
-        pushCursor: pushCursor?.cursor ?? 0,
-        pullCursor: pullCursor?.cursor ?? 0,
+        pushCursor,
+        pullCursor,
         localOrdinal: ports.currentOrdinal(),
         seed: ports.seed(),
       };
       ports.syncManager()?.send({ type: 'sync.attach', remote: input });
       watch(row.name);
       publish();
+      if (previous !== undefined && previous !== options.channel) await previous.close();
+      await ports.commit({ remotes: [row] });
     },
 
     async remove(name) {
@@ -139,6 +151,8 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
       if (!ports.remotes.has(name)) throw new ReactorError('not-found', `sync.remove: no remote "${name}"`);
       await detach(name);
       ports.remotes.delete(name);
+      cursors.delete(`${name}\u0000push`);
+      cursors.delete(`${name}\u0000pull`);
       await ports.commit({ dropRemotes: [name] });
       publish();
     },

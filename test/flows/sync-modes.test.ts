@@ -278,6 +278,17 @@ describe('filters', () => {
     expect(b.documents.get('c')?.state).toEqual({ count: 0 });
   });
 
+  it('add without await: status and settled see the remote at once (as the API contract writes it)', async () => {
+    const a = await reactor('a');
+    const b = await reactor('b');
+    await a.createDocument('counter', { id: 'c' });
+    await increment(a, 'c', 3);
+    void a.sync.add({ name: 'b', channel: connect(a, b), mode: 'push' });
+    expect(a.sync.status('b')).toMatchObject({ name: 'b', mode: 'push' });
+    await a.sync.settled();
+    expect(count(b, 'c')).toBe(3);
+  });
+
   it('no echo even when the remote is named differently from the peer’s reactor id', async () => {
     const a = await reactor('a');
     const b = await reactor('b');
