@@ -18,7 +18,7 @@ export interface RemoteStatus {
   readonly pushedCursor: number;
   readonly pulledCursor: number;
   /** How long the oldest unacknowledged local write has waited (ms; 0 when caught up). */
-  readonly lagMs: number;
+  readonly lag: number;
   readonly pushed: number;
   readonly pulled: number;
   readonly retries: number;
@@ -54,7 +54,7 @@ export function detachedStatus(row: RemoteRow): RemoteStatus {
     pending: 0,
     pushedCursor: 0,
     pulledCursor: 0,
-    lagMs: 0,
+    lag: 0,
     pushed: 0,
     pulled: 0,
     retries: 0,
@@ -83,7 +83,7 @@ export function describeRemote(
     pending,
     pushedCursor: context.pushCursor,
     pulledCursor: context.pullCursor,
-    lagMs: pending === 0 || behindSince === undefined ? 0 : now - behindSince,
+    lag: pending === 0 || behindSince === undefined ? 0 : now - behindSince,
     pushed: context.pushed,
     pulled: context.pulled,
     retries: context.retries,
