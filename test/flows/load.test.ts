@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeHlc, encodeHlc, fold, type OperationEnvelope, type Reactor } from '../../src/index.js';
-import { list, openReactor } from '../support.js';
+import { list, reactorsPerTest } from '../support.js';
 
-const open: Reactor[] = [];
-async function reactor(options: Parameters<typeof openReactor>[0] = {}) {
-  const r = await openReactor(options);
-  open.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((r) => r.stop()));
-});
+const reactor = reactorsPerTest();
 
 let seq = 0;
 function op(partial: Partial<OperationEnvelope> & { wall: number; origin?: string }): OperationEnvelope {

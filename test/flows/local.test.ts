@@ -1,17 +1,9 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CREATE_DOCUMENT, fold, hashState, type Reactor } from '../../src/index.js';
-import { counter, openReactor } from '../support.js';
+import { describe, expect, it } from 'vitest';
+import { CREATE_DOCUMENT, fold, hashState } from '../../src/index.js';
+import { counter, reactorsPerTest } from '../support.js';
 
-const open: Reactor[] = [];
-async function reactor(options: Parameters<typeof openReactor>[0] = {}) {
-  const r = await openReactor(options);
-  open.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((r) => r.stop()));
-});
+const reactor = reactorsPerTest();
 
 describe('local reactor', () => {
   it('records CREATE_DOCUMENT in the document scope and returns the made ops with ids, HLC and origin', async () => {

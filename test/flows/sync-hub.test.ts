@@ -1,28 +1,10 @@
-import { filter, firstValueFrom, map, timeout } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { describe, expect, it } from 'vitest';
 import { type Clock, connect, createSimNetwork, type Reactor, type SimNetwork, systemClock } from '../../src/index.js';
-import { openReactor } from '../support.js';
+import { idleStatus, reactorsPerTest } from '../support.js';
 
-const open: Reactor[] = [];
-async function reactor(id: string, clock: Clock = systemClock) {
-  const r = await openReactor({ id, clock, retry: { baseMs: 5, maxMs: 40 } });
-  open.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((r) => r.stop()));
-});
-
-/** The remote's status once it is idle again (an interval or a poke may have started a round after settled()). */
-function idleStatus(r: Reactor, name: string) {
-  return firstValueFrom(
-    r.sync.status$.pipe(
-      map((all) => all.find((s) => s.name === name)),
-      filter((s) => s?.phase === 'idle'),
-      timeout(5_000),
-    ),
-  );
-}
+const openOne = reactorsPerTest({ retry: { baseMs: 5, maxMs: 40 } });
+const reactor = (id: string, clock: Clock = systemClock) => openOne({ id, clock });
 
 /** The system clock shifted by `offset` ms, so a test can make later writes sort later for sure. */
 function skewableClock() {

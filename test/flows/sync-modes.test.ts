@@ -1,5 +1,5 @@
-import { filter, firstValueFrom, map, timeout } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { describe, expect, it } from 'vitest';
 import {
   type Channel,
   connect,
@@ -12,28 +12,10 @@ import {
   type Scope,
   type SyncMode,
 } from '../../src/index.js';
-import { openReactor } from '../support.js';
+import { idleStatus, reactorsPerTest } from '../support.js';
 
-const open: Reactor[] = [];
-async function reactor(id: string) {
-  const r = await openReactor({ id, retry: { baseMs: 5, maxMs: 50 } });
-  open.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((r) => r.stop()));
-});
-
-/** The remote's status once it is idle again (an interval or a poke may have started a round after settled()). */
-function idleStatus(r: Reactor, name: string) {
-  return firstValueFrom(
-    r.sync.status$.pipe(
-      map((all) => all.find((s) => s.name === name)),
-      filter((s) => s?.phase === 'idle'),
-      timeout(5_000),
-    ),
-  );
-}
+const openOne = reactorsPerTest({ retry: { baseMs: 5, maxMs: 50 } });
+const reactor = (id: string) => openOne({ id });
 
 /** A channel that records every request it carries and the answer it got. */
 function spy(channel: Channel) {

@@ -1,5 +1,4 @@
-import { filter, firstValueFrom, map, timeout } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Channel,
   connect,
@@ -10,29 +9,10 @@ import {
   type Reactor,
   type StopOptions,
 } from '../../src/index.js';
-import { freshStorage, openReactor } from '../support.js';
+import { freshStorage, idleStatus, reactorsPerTest } from '../support.js';
 
-const open: Reactor[] = [];
-async function reactor(id: string, storage = freshStorage()) {
-  const r = await openReactor({ id, storage, retry: { baseMs: 5, maxMs: 50 } });
-  open.push(r);
-  return r;
-}
-afterEach(async () => {
-  // Reactors stopped by the test already are skipped by stop() itself (it returns the same promise).
-  await Promise.all(open.splice(0).map((r) => r.stop()));
-});
-
-/** The remote's status once it is idle again (an interval or a poke may have started a round after settled()). */
-function idleStatus(r: Reactor, name: string) {
-  return firstValueFrom(
-    r.sync.status$.pipe(
-      map((all) => all.find((s) => s.name === name)),
-      filter((s) => s?.phase === 'idle'),
-      timeout(5_000),
-    ),
-  );
-}
+const openOne = reactorsPerTest({ retry: { baseMs: 5, maxMs: 50 } });
+const reactor = (id: string, storage = freshStorage()) => openOne({ id, storage });
 
 /** Records what a channel carries, and calls `onPull` / `onPush` with each answer before handing it over. */
 function spy(
