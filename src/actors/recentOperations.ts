@@ -3,11 +3,6 @@ import type { OperationEnvelope, StoredOperation } from '../model/types.js';
 import { type ScannedPage, toEnvelope } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 
-interface Entry {
-  readonly op: StoredOperation;
-  readonly source: string | undefined;
-}
-
 /**
  * The most recent ops in arrival order, kept from `operations.written`, so that push batches and
  * pull pages near the head of the log are served from memory instead of read back from IndexedDB.
@@ -15,7 +10,9 @@ interface Entry {
  * starts before that run returns `undefined` and the caller reads the database.
  */
 export class RecentOperations {
-  #entries: Entry[] = [];
+  #ops: StoredOperation[] = [];
+  /** The remote each held op came from, for those that came from one. */
+  readonly #sources = new Map<string, string>();
   /** Ordinal of `#entries[0]`. */
   #start: number;
   readonly #capacity: number;
@@ -25,10 +22,15 @@ export class RecentOperations {
     this.#start = lastOrdinal + 1;
     this.#capacity = capacity;
     this.#subscription = bus.on('operations.written').subscribe((event) => {
-      for (const op of event.operations) this.#entries.push({ op, source: event.sources[op.id] });
-      const excess = this.#entries.length - this.#capacity;
+      for (const op of event.operations) {
+        this.#ops.push(op);
+        const source = event.sources[op.id];
+        if (source !== undefined) this.#sources.set(op.id, source);
+      }
+      const excess = this.#ops.length - this.#capacity;
       if (excess > this.#capacity / 2) {
-        this.#entries = this.#entries.slice(excess);
+        for (const op of this.#ops.slice(0, excess)) this.#sources.delete(op.id);
+        this.#ops = this.#ops.slice(excess);
         this.#start += excess;
       }
     });
@@ -44,17 +46,19 @@ export class RecentOperations {
     if (cursor + 1 < this.#start) return undefined;
     const operations: OperationEnvelope[] = [];
     let position = cursor;
-    for (let i = cursor + 1 - this.#start; i < this.#entries.length && operations.length < limit; i++) {
-      const entry = this.#entries[i] as Entry;
-      position = entry.op.ordinal;
-      if (entry.source !== undefined && exclude.includes(entry.source)) continue;
-      if (matchesFilter(entry.op, filter)) operations.push(toEnvelope(entry.op));
+    for (let i = cursor + 1 - this.#start; i < this.#ops.length && operations.length < limit; i++) {
+      const op = this.#ops[i] as StoredOperation;
+      position = op.ordinal;
+      const source = this.#sources.get(op.id);
+      if (source !== undefined && exclude.includes(source)) continue;
+      if (matchesFilter(op, filter)) operations.push(toEnvelope(op));
     }
     return { operations, cursor: position };
   }
 
   close(): void {
     this.#subscription.unsubscribe();
-    this.#entries = [];
+    this.#ops = [];
+    this.#sources.clear();
   }
 }
