@@ -304,17 +304,26 @@ export class DocumentProjector {
     const before = { created: record.created, deleted: record.deleted };
     const data = new Map<string, StoredOperation[]>();
     let docChanged = false;
+    let previous: StoredOperation | undefined;
+    let list: StoredOperation[] | undefined;
     for (const op of ops) {
       if (op.scope === 'document') {
         insertSorted(record.docOps, op);
         docChanged = true;
         continue;
       }
-      const key = streamKey(op);
-      record.streams.add(key);
-      const list = data.get(key);
-      if (list === undefined) data.set(key, [op]);
-      else list.push(op);
+      // Consecutive ops mostly share a stream: encode its key once per run.
+      if (list === undefined || op.scope !== previous?.scope || op.branch !== previous.branch) {
+        const key = streamKey(op);
+        record.streams.add(key);
+        list = data.get(key);
+        if (list === undefined) {
+          list = [];
+          data.set(key, list);
+        }
+      }
+      list.push(op);
+      previous = op;
     }
     if (docChanged) this.#resolveIdentity(record);
     if (record.created === null) {

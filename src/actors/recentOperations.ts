@@ -22,11 +22,8 @@ export class RecentOperations {
     this.#start = lastOrdinal + 1;
     this.#capacity = capacity;
     this.#subscription = bus.on('operations.written').subscribe((event) => {
-      for (const op of event.operations) {
-        this.#ops.push(op);
-        const source = event.sources[op.id];
-        if (source !== undefined) this.#sources.set(op.id, source);
-      }
+      for (const op of event.operations) this.#ops.push(op);
+      for (const [id, source] of Object.entries(event.sources)) this.#sources.set(id, source);
       const excess = this.#ops.length - this.#capacity;
       if (excess > this.#capacity / 2) {
         for (const op of this.#ops.slice(0, excess)) this.#sources.delete(op.id);

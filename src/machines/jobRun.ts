@@ -52,6 +52,14 @@ function failAll(jobs: readonly Job[], error: ReactorErrorData): JobOutcome[] {
  * ops of its own that were stored; an id seen earlier in the batch counts as a duplicate.
  */
 export function settleOutcomes(prepared: PreparedRun, result: WriteResult, jobs: readonly Job[]): JobOutcome[] {
+  if (result.error === undefined && result.duplicates.length === 0) {
+    // Nothing was skipped: each load stored exactly the ops it did not refuse.
+    return prepared.outcomes.map((outcome, i) => {
+      const job = jobs[i];
+      if (!outcome.ok || job?.kind !== 'load') return outcome;
+      return { ...outcome, stored: job.operations.length - outcome.rejected.length, duplicates: 0 };
+    });
+  }
   const stored = new Set(result.stored.map((op) => op.id));
   const credited = new Set<string>();
   return prepared.outcomes.map((outcome, i) => {

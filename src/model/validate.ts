@@ -42,7 +42,7 @@ function clonePlain(value: unknown, depth: number): unknown {
 }
 
 /** A structured clone of `value` (so later changes by the caller cannot reach the log), or a clear error. */
-export function cloneChecked<T>(value: T, where: string): T {
+export function cloneChecked<T>(value: T, where: string | (() => string)): T {
   const plain = clonePlain(value, 0);
   if (plain !== NOT_PLAIN) return plain as T;
   try {
@@ -50,7 +50,7 @@ export function cloneChecked<T>(value: T, where: string): T {
   } catch (error) {
     throw new ReactorError(
       'validation',
-      `${where} cannot be stored: it must be structured-cloneable (plain objects, arrays, strings, numbers, booleans, null, Date, Map, Set), but cloning failed: ${
+      `${typeof where === 'string' ? where : where()} cannot be stored: it must be structured-cloneable (plain objects, arrays, strings, numbers, booleans, null, Date, Map, Set), but cloning failed: ${
         error instanceof Error ? error.message : String(error)
       }`,
       { cause: error },

@@ -61,5 +61,5 @@ export function checkActions(
       );
     }
   }
-  return cloneChecked(actions as Action[], `${where(documentId)}: the actions' input`);
+  return cloneChecked(actions as Action[], () => `${where(documentId)}: the actions' input`);
 }

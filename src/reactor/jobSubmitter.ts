@@ -8,8 +8,8 @@ import type { Job, JobOutcome } from '../model/types.js';
 export type JobSuccess = JobOutcome & { ok: true };
 
 interface Waiter {
-  /** The documents whose view must show the job's effect before the caller hears of it. */
-  readonly documentIds: readonly string[];
+  /** The document(s) whose view must show the job's effect before the caller hears of it. */
+  readonly documents: string | readonly string[];
   resolve(outcome: JobSuccess): void;
   reject(error: ReactorError): void;
 }
@@ -47,7 +47,13 @@ export class JobSubmitter {
           continue;
         }
         // A rebase may still be running for one of the job's documents.
-        const pending = waiter.documentIds.flatMap((id) => ports.projector.pending(id) ?? []);
+        if (typeof waiter.documents === 'string') {
+          const pending = ports.projector.pending(waiter.documents);
+          if (pending === undefined) waiter.resolve(outcome);
+          else pending.then(() => waiter.resolve(outcome));
+          continue;
+        }
+        const pending = waiter.documents.flatMap((id) => ports.projector.pending(id) ?? []);
         if (pending.length === 0) waiter.resolve(outcome);
         else Promise.all(pending).then(() => waiter.resolve(outcome));
       }
@@ -63,10 +69,9 @@ export class JobSubmitter {
   submit<T extends Job>(make: (id: string, seq: number) => T): Promise<JobSuccess> {
     this.#seq += 1;
     const job = make(this.#newId(), this.#seq);
-    const documentIds =
-      job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : [job.documentId];
+    const documents = job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : job.documentId;
     const promise = new Promise<JobSuccess>((resolve, reject) => {
-      this.#waiters.set(job.id, { documentIds, resolve, reject });
+      this.#waiters.set(job.id, { documents, resolve, reject });
     });
     if (this.#buffer.length === 0) queueMicrotask(() => this.flush());
     this.#buffer.push(job);
