@@ -35,15 +35,22 @@ export interface SimNetwork {
   deliver<T>(from: string, to: string, call: () => Promise<T>): Promise<T>;
   /** Carries a one-way notification (pokes); lost ones are simply gone. */
   notify(from: string, to: string, deliver: () => void): void;
-  /** Cuts traffic between two reactors, both ways. */
-  partition(a: string, b: string): void;
+  /** Cuts traffic between two reactors (given as ids or as reactors), both ways. */
+  partition(a: Peer, b: Peer): void;
   /** Restores traffic between two reactors, or everywhere when called without arguments. */
-  heal(a?: string, b?: string): void;
-  isPartitioned(a: string, b: string): boolean;
+  heal(a?: Peer, b?: Peer): void;
+  isPartitioned(a: Peer, b: Peer): boolean;
   readonly stats: Readonly<SimNetworkStats>;
 }
 
-const pairKey = (a: string, b: string) => (a < b ? JSON.stringify([a, b]) : JSON.stringify([b, a]));
+/** A reactor on the network: its id, or anything with an `id` (a reactor). */
+export type Peer = string | { readonly id: string };
+
+const idOf = (peer: Peer) => (typeof peer === 'string' ? peer : peer.id);
+const pairKey = (a: Peer, b: Peer) => {
+  const [x, y] = [idOf(a), idOf(b)];
+  return x < y ? JSON.stringify([x, y]) : JSON.stringify([y, x]);
+};
 
 function probability(value: number | undefined, name: string): number {
   const p = value ?? 0;

@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .option('--documents <n>', 'documents to write to', integer('--documents', 1), 20)
     .option('--drop <p>', 'probability a message is lost', probability('--drop'), 0.05)
     .option('--duplicate <p>', 'probability a request is delivered twice', probability('--duplicate'), 0.05)
+    .option('--duplication <p>', 'the same as --duplicate', probability('--duplication'))
     .option('--reorder <p>', 'probability a message is overtaken', probability('--reorder'), 0)
     .option('--latency <ms>', 'one-way latency', milliseconds('--latency'), 10)
     .option('--jitter <ms>', 'extra random latency', milliseconds('--jitter'), 5)
@@ -55,8 +56,13 @@ export function buildProgram(): Command {
     .option('--record <file>', 'write a JSON-lines trace of inspection events')
     .option('--scenario <file>', 'run a scripted scenario (JSON) instead of a generated workload')
     .option('--json', 'print the report as JSON', false)
-    .action(async (flags: Omit<SimulateOptions, 'seedGiven'>, command: Command) => {
-      const options: SimulateOptions = { ...flags, seedGiven: command.getOptionValueSource('seed') === 'cli' };
+    .action(async (raw: Omit<SimulateOptions, 'seedGiven'> & { duplication?: number }, command: Command) => {
+      const { duplication, ...flags } = raw;
+      const options: SimulateOptions = {
+        ...flags,
+        ...(duplication === undefined ? {} : { duplicate: duplication }),
+        seedGiven: command.getOptionValueSource('seed') === 'cli',
+      };
       if (!options.json) {
         process.stderr.write(
           options.scenario === undefined

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Channel,
   connect,
+  createSimNetwork,
   type PullRequest,
   type PullResponse,
   type PushRequest,
@@ -258,6 +259,24 @@ describe('filters', () => {
     await a.sync.settled();
     expect(b.documents.get('c', { branch: 'draft' })?.state).toEqual({ count: 100 });
     expect(b.documents.get('c')?.state).toEqual({ count: 0 });
+  });
+
+  it('a sim network partitions two reactors given as reactors or ids, and heals them', async () => {
+    const a = await reactor('a');
+    const b = await reactor('b');
+    const network = createSimNetwork({ seed: 3 });
+    await a.sync.add({ name: 'b', channel: connect(a, b, { network }), mode: 'push' });
+    await a.createDocument('counter', { id: 'c' });
+    await a.sync.settled();
+    network.partition(a, b);
+    expect(network.isPartitioned('a', 'b')).toBe(true);
+    await increment(a, 'c', 2);
+    await expect(a.sync.settled({ timeoutMs: 200 })).rejects.toMatchObject({ kind: 'timeout' });
+    expect(count(b, 'c')).toBe(0);
+    network.heal(b, a);
+    expect(network.isPartitioned(a, b)).toBe(false);
+    await a.sync.settled();
+    expect(count(b, 'c')).toBe(2);
   });
 
   it('add without await: status and settled see the remote at once (as the API contract writes it)', async () => {

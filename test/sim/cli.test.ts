@@ -74,6 +74,13 @@ function scenarioFile(name: string, scenario: unknown): string {
 }
 
 describe('xstate-reactor simulate', () => {
+  it('takes --duplication as another name for --duplicate', async () => {
+    const run = await cli(['simulate', ...TINY, '--duplication', '0.5', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(reportOf(run)).toMatchObject({ converged: true });
+    expect(reportOf(run).network.duplicated).toBeGreaterThan(0);
+  });
+
   it('--json prints a parseable report of a converged run', async () => {
     const run = await cli(['simulate', ...SMALL, '--json']);
     expect(run.code, run.stderr).toBe(0);
