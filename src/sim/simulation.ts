@@ -249,6 +249,15 @@ export class Simulation {
     return checkInvariants(reactors, options);
   }
 
+  /** Checks the invariants and throws a SimulationError listing every violation, if any. */
+  async assertInvariants(options: { expectedDeadLetters?: number } = {}): Promise<void> {
+    const violations = await this.check(options);
+    if (violations.length > 0) {
+      const lines = violations.map((violation) => `  ${violation.invariant}: ${violation.message}`);
+      throw new SimulationError(`${violations.length} invariant violation(s):\n${lines.join('\n')}`);
+    }
+  }
+
   /** Figures of the run so far. */
   async summary(): Promise<SimulationSummary> {
     const running = this.#nodes.filter((node) => node.reactor !== undefined);

@@ -174,10 +174,14 @@ describe('check() reports precise violations', () => {
         },
       ]);
       expect(violations.map((v) => v.invariant).sort()).toEqual(['converged', 'exactly-once']);
+      await expect(sim.assertInvariants()).rejects.toThrow(
+        new RegExp(`2 invariant violation\\(s\\):\\n.*converged: document "tally".*\\n.*exactly-once: op "${opId}"`),
+      );
 
       sim.heal();
       await sim.quiesce();
       expect(await sim.check()).toEqual([]);
+      await expect(sim.assertInvariants()).resolves.toBeUndefined();
     });
   });
 
