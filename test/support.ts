@@ -1,7 +1,18 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { filter, firstValueFrom, map, timeout } from 'rxjs';
 import { afterEach } from 'vitest';
-import { createReactor, defineDocumentModel, type Reactor, type ReactorOptions } from '../src/index.js';
+import {
+  type Channel,
+  createReactor,
+  defineDocumentModel,
+  type PullRequest,
+  type PullResponse,
+  type PushRequest,
+  type PushResponse,
+  type Reactor,
+  type ReactorOptions,
+} from '../src/index.js';
+import type { RemoteInput } from '../src/machines/remote/remoteSetup.js';
 
 /** A counter: the model of the README. */
 export const counter = defineDocumentModel({
@@ -60,4 +71,54 @@ export function idleStatus(reactor: Reactor, name: string) {
       timeout(5_000),
     ),
   );
+}
+
+/** A channel that records every request it carries and the answer it got (hooks see answers as they come). */
+export function spyChannel(
+  channel: Channel,
+  hooks: { onPull?: (response: PullResponse) => void; onPush?: (response: PushResponse) => void } = {},
+) {
+  const pushes: { request: PushRequest; response: PushResponse }[] = [];
+  const pulls: { request: PullRequest; response: PullResponse }[] = [];
+  const wrapped: Channel = {
+    async push(request) {
+      const response = await channel.push(request);
+      pushes.push({ request, response });
+      hooks.onPush?.(response);
+      return response;
+    },
+    async pull(request) {
+      const response = await channel.pull(request);
+      pulls.push({ request, response });
+      hooks.onPull?.(response);
+      return response;
+    },
+    ...(channel.pokes === undefined ? {} : { pokes: channel.pokes }),
+    close: () => channel.close(),
+  };
+  return {
+    channel: wrapped,
+    pushes,
+    pulls,
+    pushed: () => pushes.flatMap((p) => p.request.operations),
+    pulled: () => pulls.flatMap((p) => p.response.operations),
+  };
+}
+
+/** Settings of one remote's statechart, for machine tests. */
+export function remoteInput(name = 'hub', overrides: Partial<RemoteInput> = {}): RemoteInput {
+  return {
+    name,
+    mode: 'ping-pong',
+    batchSize: 10,
+    debounceMs: 5,
+    pullIntervalMs: 100,
+    retry: { baseMs: 20, maxMs: 200 },
+    offlineAfter: 3,
+    pushCursor: 0,
+    pullCursor: 0,
+    localOrdinal: 0,
+    seed: 42,
+    ...overrides,
+  };
 }

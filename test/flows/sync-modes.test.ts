@@ -1,49 +1,23 @@
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
-  type Channel,
   connect,
   createSimNetwork,
-  type PullRequest,
-  type PullResponse,
-  type PushRequest,
-  type PushResponse,
   type Reactor,
   type RemoteOptions,
   type Scope,
   type SyncMode,
 } from '../../src/index.js';
-import { idleStatus, reactorsPerTest } from '../support.js';
+import { idleStatus, reactorsPerTest, spyChannel } from '../support.js';
 
 const openOne = reactorsPerTest({ retry: { baseMs: 5, maxMs: 50 } });
 const reactor = (id: string) => openOne({ id });
-
-/** A channel that records every request it carries and the answer it got. */
-function spy(channel: Channel) {
-  const pushes: { request: PushRequest; response: PushResponse }[] = [];
-  const pulls: { request: PullRequest; response: PullResponse }[] = [];
-  const wrapped: Channel = {
-    async push(request) {
-      const response = await channel.push(request);
-      pushes.push({ request, response });
-      return response;
-    },
-    async pull(request) {
-      const response = await channel.pull(request);
-      pulls.push({ request, response });
-      return response;
-    },
-    ...(channel.pokes === undefined ? {} : { pokes: channel.pokes }),
-    close: () => channel.close(),
-  };
-  return { channel: wrapped, pushes, pulls };
-}
 
 /** Two reactors; `a` has `b` as a remote in `mode`. */
 async function pair(mode: SyncMode, options: Partial<RemoteOptions> = {}) {
   const a = await reactor('a');
   const b = await reactor('b');
-  const wire = spy(connect(a, b));
+  const wire = spyChannel(connect(a, b));
   await a.sync.add({ name: 'b', channel: wire.channel, mode, pullIntervalMs: 30, ...options });
   return { a, b, wire };
 }
@@ -293,7 +267,7 @@ describe('filters', () => {
   it('no echo even when the remote is named differently from the peer’s reactor id', async () => {
     const a = await reactor('a');
     const b = await reactor('b');
-    const wire = spy(connect(a, b));
+    const wire = spyChannel(connect(a, b));
     await a.sync.add({ name: 'the-server', channel: wire.channel, mode: 'ping-pong', pullIntervalMs: 30 });
     // b also pushes to a, under a name of its own: those ops reach a tagged with b's id.
     await b.sync.add({ name: 'the-client', channel: connect(b, a), mode: 'push' });

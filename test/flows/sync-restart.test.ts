@@ -1,48 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type Channel,
-  connect,
-  type PullRequest,
-  type PullResponse,
-  type PushRequest,
-  type PushResponse,
-  type Reactor,
-  type StopOptions,
-} from '../../src/index.js';
-import { freshStorage, idleStatus, reactorsPerTest } from '../support.js';
+import { connect, type Reactor, type StopOptions } from '../../src/index.js';
+import { freshStorage, idleStatus, reactorsPerTest, spyChannel } from '../support.js';
 
 const openOne = reactorsPerTest({ retry: { baseMs: 5, maxMs: 50 } });
 const reactor = (id: string, storage = freshStorage()) => openOne({ id, storage });
 
 /** Records what a channel carries, and calls `onPull` / `onPush` with each answer before handing it over. */
-function spy(
-  channel: Channel,
-  hooks: { onPull?: (response: PullResponse) => void; onPush?: (response: PushResponse) => void } = {},
-) {
-  const pushes: { request: PushRequest; response: PushResponse }[] = [];
-  const pulls: { request: PullRequest; response: PullResponse }[] = [];
-  const wrapped: Channel = {
-    async push(request) {
-      const response = await channel.push(request);
-      pushes.push({ request, response });
-      hooks.onPush?.(response);
-      return response;
-    },
-    async pull(request) {
-      const response = await channel.pull(request);
-      pulls.push({ request, response });
-      hooks.onPull?.(response);
-      return response;
-    },
-    ...(channel.pokes === undefined ? {} : { pokes: channel.pokes }),
-    close: () => channel.close(),
-  };
-  return {
-    channel: wrapped,
-    pushed: () => pushes.flatMap((p) => p.request.operations),
-    pulled: () => pulls.flatMap((p) => p.response.operations),
-  };
-}
 
 /** A promise and its resolver. */
 function signal() {
@@ -93,7 +56,7 @@ describe('restart mid-sync', () => {
 
     const midway = signal();
     let received = 0;
-    const before = spy(connect(a, b), {
+    const before = spyChannel(connect(a, b), {
       onPull: (response) => {
         received += response.operations.length;
         if (received >= 100) midway.fire();
@@ -114,7 +77,7 @@ describe('restart mid-sync', () => {
 
     const a2 = await reactor('a', storage);
     expect(a2.sync.list()).toEqual([expect.objectContaining({ name: 'b', mode: 'ping-pong', phase: 'detached' })]);
-    const after = spy(connect(a2, b));
+    const after = spyChannel(connect(a2, b));
     await a2.sync.add({ name: 'b', channel: after.channel });
     const resumed = a2.sync.status('b');
     expect(resumed?.mode).toBe('ping-pong');
@@ -148,7 +111,7 @@ describe('restart mid-sync', () => {
 
     const secondBatch = signal();
     let batches = 0;
-    const before = spy(connect(a, b), {
+    const before = spyChannel(connect(a, b), {
       onPush: () => {
         if (++batches === 2) secondBatch.fire();
       },
@@ -161,7 +124,7 @@ describe('restart mid-sync', () => {
 
     const a2 = await reactor('a', storage);
     expect(a2.sync.list()).toEqual([expect.objectContaining({ name: 'b', mode: 'push', phase: 'detached' })]);
-    const after = spy(connect(a2, b));
+    const after = spyChannel(connect(a2, b));
     await a2.sync.add({ name: 'b', channel: after.channel });
     const persisted = a2.sync.status('b')?.pushedCursor as number;
     // Batch one's cursor committed before batch two was sent; batch two's may or may not have.

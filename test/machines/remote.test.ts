@@ -19,6 +19,7 @@ import type {
 } from '../../src/machines/remote/remoteSetup.js';
 import { ReactorError } from '../../src/model/errors.js';
 import { backoffDelay, nextRandom } from '../../src/model/random.js';
+import { remoteInput } from '../support.js';
 
 type RegionInput = { name: string; cursor: number; batchSize: number };
 
@@ -38,19 +39,7 @@ function deferred<T>() {
 
 const networkError = (message = 'request lost') => new ReactorError('network', message, { retryable: true });
 
-const baseInput: RemoteInput = {
-  name: 'hub',
-  mode: 'ping-pong',
-  batchSize: 10,
-  debounceMs: 5,
-  pullIntervalMs: 100,
-  retry: { baseMs: 20, maxMs: 200 },
-  offlineAfter: 3,
-  pushCursor: 0,
-  pullCursor: 0,
-  localOrdinal: 0,
-  seed: 42,
-};
+const baseInput: RemoteInput = remoteInput();
 
 /**
  * A remote statechart on a SimulatedClock with fake IO:
@@ -169,7 +158,7 @@ function harness(machine: AnyStateMachine, input: Partial<RemoteInput> = {}) {
   return h;
 }
 
-/** The delay `schedulePushRetry` draws for the given attempt, replaying the seeded PRNG from `seed`. */
+/** The delay `scheduleRetry` draws for the given attempt, replaying the seeded PRNG from `seed`. */
 function expectedDelays(seed: number, attempts: number, baseMs: number, maxMs: number): number[] {
   const delays: number[] = [];
   let current = seed;

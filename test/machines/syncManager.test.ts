@@ -3,21 +3,9 @@ import { type AnyActorLogic, type AnyActorRef, createActor, setup } from 'xstate
 import type { pingPongMachine, pullMachine, pushMachine } from '../../src/machines/remote/remote.js';
 import type { RemoteInput } from '../../src/machines/remote/remoteSetup.js';
 import { syncManagerMachine } from '../../src/machines/syncManager.js';
+import { remoteInput } from '../support.js';
 
-const remote = (name: string, overrides: Partial<RemoteInput> = {}): RemoteInput => ({
-  name,
-  mode: 'ping-pong',
-  batchSize: 10,
-  debounceMs: 5,
-  pullIntervalMs: 100,
-  retry: { baseMs: 20, maxMs: 200 },
-  offlineAfter: 3,
-  pushCursor: 0,
-  pullCursor: 0,
-  localOrdinal: 0,
-  seed: 42,
-  ...overrides,
-});
+const remote = (name: string, overrides: Partial<RemoteInput> = {}): RemoteInput => remoteInput(name, overrides);
 
 interface FakeContext {
   readonly statechart: string;

@@ -67,14 +67,14 @@ export const pullRegion = remoteSetup.createStateConfig({
                 target: '#remote.pull.offline',
                 actions: [
                   { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-                  'schedulePullRetry',
+                  { type: 'scheduleRetry', params: { region: 'pull' } },
                 ],
               },
               {
                 target: '#remote.pull.backingOff',
                 actions: [
                   { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-                  'schedulePullRetry',
+                  { type: 'scheduleRetry', params: { region: 'pull' } },
                 ],
               },
             ],

@@ -50,11 +50,17 @@ export const pushRegion = remoteSetup.createStateConfig({
           {
             guard: 'pushGoesOffline',
             target: 'offline',
-            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'schedulePushRetry'],
+            actions: [
+              { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+              { type: 'scheduleRetry', params: { region: 'push' } },
+            ],
           },
           {
             target: 'backingOff',
-            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'schedulePushRetry'],
+            actions: [
+              { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+              { type: 'scheduleRetry', params: { region: 'push' } },
+            ],
           },
         ],
       },

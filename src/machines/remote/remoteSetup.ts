@@ -119,23 +119,14 @@ export const remoteSetup = setup({
     }),
     requestPull: assign({ pullRequested: ({ context }) => context.pullRequested + 1 }),
     recordError: assign({ lastError: (_, params: { error: unknown }) => errorData(params.error) }),
-    schedulePushRetry: assign(({ context }) => {
+    // One failure more in a region, and the jittered, capped backoff before its next attempt.
+    scheduleRetry: assign(({ context }, params: { region: 'push' | 'pull' }) => {
       const [draw, seed] = nextRandom(context.seed);
-      return {
-        seed,
-        pushFailures: context.pushFailures + 1,
-        retries: context.retries + 1,
-        pushDelayMs: backoffDelay(context.pushFailures, draw, context.retry.baseMs, context.retry.maxMs),
-      };
-    }),
-    schedulePullRetry: assign(({ context }) => {
-      const [draw, seed] = nextRandom(context.seed);
-      return {
-        seed,
-        pullFailures: context.pullFailures + 1,
-        retries: context.retries + 1,
-        pullDelayMs: backoffDelay(context.pullFailures, draw, context.retry.baseMs, context.retry.maxMs),
-      };
+      const failures = params.region === 'push' ? context.pushFailures : context.pullFailures;
+      const delayMs = backoffDelay(failures, draw, context.retry.baseMs, context.retry.maxMs);
+      return params.region === 'push'
+        ? { seed, retries: context.retries + 1, pushFailures: failures + 1, pushDelayMs: delayMs }
+        : { seed, retries: context.retries + 1, pullFailures: failures + 1, pullDelayMs: delayMs };
     }),
   },
 });
