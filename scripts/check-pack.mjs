@@ -74,12 +74,19 @@ try {
 await assert.rejects(import('xstate-reactor/dist/index.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 const sim = await import('xstate-reactor/sim');
 assert.equal(typeof sim.createSimulation, 'function');
+// better-sqlite3 is an optional peer, not installed here: the sqlite entry loads, and says what to install.
+const { createSqliteStorage } = await import('xstate-reactor/sqlite');
+assert.throws(
+  () => createSqliteStorage({ path: 'reactor.db' }),
+  (error) => error.kind === 'storage' && /install better-sqlite3/.test(error.message),
+);
 `;
 
 const CHECK_TS = `import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import type { DocumentSnapshot, Reactor } from 'xstate-reactor';
 import type { SimulationSummary } from 'xstate-reactor/sim';
 import { createReactor, defineDocumentModel } from 'xstate-reactor';
+import { createSqliteStorage } from 'xstate-reactor/sqlite';
 // @ts-expect-error deep imports must be blocked by "exports"
 import type {} from 'xstate-reactor/dist/index.js';
 
@@ -93,6 +100,10 @@ export type Summary = Pick<SimulationSummary, 'operations' | 'digest'>;
 
 export function open(): Promise<Reactor> {
   return createReactor({ models: [counter], storage: { indexedDB: new IDBFactory(), IDBKeyRange } });
+}
+
+export function openOnSqlite(path: string): Promise<Reactor> {
+  return createReactor({ models: [counter], storage: { backend: createSqliteStorage({ path }) } });
 }
 
 export function countOf(reactor: Reactor, documentId: string): number {

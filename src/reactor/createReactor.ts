@@ -13,10 +13,10 @@ import type { Channel } from '../model/sync.js';
 import { CREATE_DOCUMENT, DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
 import { assertCloneable, assertId, describe } from '../model/validate.js';
 import { loadBootState } from '../storage/bootRepository.js';
+import { createDexieStorage } from '../storage/dexie.js';
 import { JobLog } from '../storage/jobLog.js';
-import { type CommitCounters, readStream, type StoreWrite } from '../storage/operationsRepository.js';
-import { ReactorDatabase } from '../storage/schema.js';
-import { loadSyncState, type ScanOperations, scanSince } from '../storage/syncRepository.js';
+import type { CommitCounters, StoreWrite } from '../storage/operationsRepository.js';
+import { type ScanOperations, scanSince } from '../storage/syncRepository.js';
 import { checkActions, checkBranch } from './inputChecks.js';
 import { JobSubmitter } from './jobSubmitter.js';
 import { resolveOptions } from './options.js';
@@ -38,27 +38,27 @@ interface StoreView {
 }
 
 /**
- * Opens (or creates) a reactor on its IndexedDB database, restores its clock, counters, pending
+ * Opens (or creates) a reactor on its database (IndexedDB, or the given storage backend), restores its clock, counters, pending
  * jobs, read model and remotes, and starts its actor system. The only caller of `createActor`.
  */
 export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   const settings = resolveOptions(options);
   const { models, clock, newId } = settings;
 
-  const db = new ReactorDatabase(settings.storage);
+  const storage = settings.storage.backend ?? createDexieStorage(settings.storage);
   const jobLog = new JobLog();
   let boot: Awaited<ReturnType<typeof loadBootState>>;
   try {
-    boot = await loadBootState(db, () => newId(12), settings.id, jobLog);
+    boot = await loadBootState(storage, () => newId(12), settings.id, jobLog);
   } catch (error) {
-    db.close();
+    await storage.close();
     throw classifyError(error);
   }
   if (settings.id !== undefined && boot.meta.reactorId !== settings.id) {
-    db.close();
+    await storage.close();
     throw new ReactorError(
       'validation',
-      `createReactor: database "${db.name}" belongs to reactor "${boot.meta.reactorId}", not "${settings.id}"; use another dbName`,
+      `createReactor: database "${storage.name}" belongs to reactor "${boot.meta.reactorId}", not "${settings.id}"; use another database`,
     );
   }
   const reactorId = boot.meta.reactorId;
@@ -80,9 +80,9 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   const projector = new DocumentProjector({
     models,
     keyframeInterval: settings.keyframeInterval,
-    readStream: (stream, after) => readStream(db, stream, after),
-    readKeyframes: (stream) =>
-      db.keyframes.where('[stream+timestamp+id]').between([stream, '', ''], [stream, '\uffff', '\uffff']).toArray(),
+    relay: settings.relay,
+    readStream: (stream, after) => storage.readStream(stream, after),
+    readKeyframes: (stream) => storage.readKeyframes(stream),
     persist: (write) => {
       keyframeWrites += 1;
       storeWrite({ ...write, writeId: `view:${keyframeWrites}` });
@@ -111,11 +111,11 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   const channels = new Map<string, Channel>();
   const recent = new RecentOperations(bus, counters.ordinal);
   const scan: ScanOperations = async (cursor, limit, filter, exclude) =>
-    recent.scan(cursor, limit, filter, exclude) ?? scanSince(db, cursor, limit, filter, exclude);
-  const syncBoot = await loadSyncState(db);
+    recent.scan(cursor, limit, filter, exclude) ?? scanSince(storage, cursor, limit, filter, exclude);
+  const syncBoot = await storage.readSync();
 
   const machine = wireReactorMachine({
-    db,
+    storage,
     counters,
     hlc,
     bus,
@@ -123,6 +123,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     prepareRun: createPrepareRunLogic({
       reactorId,
       models,
+      relay: settings.relay,
       hlc,
       newOperationId: () => newId(16),
       now: () => clock.now(),
@@ -131,15 +132,15 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         return projector.read(documentId, branch);
       },
       refusedModel: async (documentId) => {
-        const letter = await db.deadLetters
-          .filter(
-            (row) =>
-              row.direction !== 'push' &&
-              row.operation.documentId === documentId &&
-              row.operation.scope === 'document' &&
-              row.operation.type === CREATE_DOCUMENT,
-          )
-          .first();
+        // A rare path (a mutation of a document that does not exist): reading the few sync rows is fine.
+        const { deadLetters } = await storage.readSync();
+        const letter = deadLetters.find(
+          (row) =>
+            row.direction !== 'push' &&
+            row.operation.documentId === documentId &&
+            row.operation.scope === 'document' &&
+            row.operation.type === CREATE_DOCUMENT,
+        );
         return letter === undefined ? undefined : String((letter.operation.input as { model?: unknown }).model);
       },
     }),
@@ -353,7 +354,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       await bus.idle();
       await projector.settled(documentId);
       const key = streamKey({ documentId, scope, branch });
-      const rows = await readStream(db, key);
+      const rows = await storage.readStream(key);
       return rows.map((row, index) => {
         const { ordinal: _ordinal, stream: _stream, source: _source, ...envelope } = row;
         const error = projector.errorOf(key, row.id);
@@ -408,7 +409,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
         replies.close(error);
         recent.close();
         bus.complete();
-        db.close();
+        await storage.close();
       })();
       return stopping;
     },

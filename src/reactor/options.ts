@@ -38,6 +38,30 @@ function checkModels(models: unknown): Map<string, AnyDocumentModel> {
   return byType;
 }
 
+const BACKEND_METHODS = [
+  'readBoot',
+  'readSync',
+  'findOperations',
+  'streamTail',
+  'readStream',
+  'readSince',
+  'readKeyframes',
+  'commit',
+  'close',
+] as const;
+
+function checkBackend(backend: unknown): void {
+  const missing = BACKEND_METHODS.filter(
+    (method) => typeof (backend as Record<string, unknown> | null)?.[method] !== 'function',
+  );
+  if (missing.length > 0 || typeof (backend as { name?: unknown }).name !== 'string') {
+    throw new ReactorError(
+      'validation',
+      `createReactor: "storage.backend" must be a StorageBackend (e.g. createSqliteStorage({ path }) from xstate-reactor/sqlite), got ${describe(backend)}${missing.length > 0 ? ` lacking ${missing.join(', ')}` : ' without a "name"'}`,
+    );
+  }
+}
+
 /** `createReactor`'s options, checked and with defaults filled in. */
 export interface ResolvedOptions {
   readonly models: ReadonlyMap<string, AnyDocumentModel>;
@@ -52,6 +76,8 @@ export interface ResolvedOptions {
   readonly newId: (length?: number) => string;
   /** Draws a seed for a machine's PRNG. */
   readonly seed: () => number;
+  /** Keep documents of unknown models (see `ReactorOptions.relay`). */
+  readonly relay: boolean;
 }
 
 /** Checks `createReactor`'s options; every problem is a `validation` error naming the option. */
@@ -62,13 +88,18 @@ export function resolveOptions(options: ReactorOptions): ResolvedOptions {
   const models = checkModels(options.models);
   if (options.id !== undefined) assertId(options.id, 'createReactor: "id"');
   const storage = options.storage ?? {};
-  if (storage.indexedDB === undefined && typeof globalThis.indexedDB === 'undefined') {
+  if (storage.backend !== undefined) {
+    checkBackend(storage.backend);
+  } else if (storage.indexedDB === undefined && typeof globalThis.indexedDB === 'undefined') {
     throw new ReactorError(
       'validation',
-      'createReactor: no IndexedDB here; pass storage: { dbName, indexedDB, IDBKeyRange } (in Node, from fake-indexeddb)',
+      'createReactor: no IndexedDB here; pass storage: { dbName, indexedDB, IDBKeyRange } (in Node, from fake-indexeddb) or storage: { backend } (e.g. createSqliteStorage from xstate-reactor/sqlite)',
     );
   }
   const random = options.random ?? Math.random;
+  if (options.relay !== undefined && typeof options.relay !== 'boolean') {
+    throw new ReactorError('validation', `createReactor: "relay" must be a boolean, got ${describe(options.relay)}`);
+  }
   return {
     models,
     id: options.id,
@@ -81,5 +112,6 @@ export function resolveOptions(options: ReactorOptions): ResolvedOptions {
     storage,
     newId: createIdGenerator(options.random),
     seed: () => Math.floor(random() * 2 ** 31),
+    relay: options.relay === true,
   };
 }

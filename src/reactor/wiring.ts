@@ -12,17 +12,17 @@ import { pingPongMachine, pullMachine, pushMachine } from '../machines/remote/re
 import { syncManagerMachine } from '../machines/syncManager.js';
 import { classifyError } from '../model/errors.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
+import type { StorageBackend } from '../storage/backend.js';
 import {
   type CommitCounters,
   commitGroup,
   type StoreWrite,
   type WriteResult,
 } from '../storage/operationsRepository.js';
-import type { ReactorDatabase } from '../storage/schema.js';
 
 /** The IO a reactor's machines are given. */
 export interface WiringPorts {
-  readonly db: ReactorDatabase;
+  readonly storage: StorageBackend;
   readonly counters: CommitCounters;
   readonly hlc: HybridLogicalClock;
   readonly bus: EventBus;
@@ -33,13 +33,13 @@ export interface WiringPorts {
 
 /**
  * The root machine with every named actor and action provided: the one place where the pure
- * statecharts meet Dexie, the event bus and the read model.
+ * statecharts meet storage, the event bus and the read model.
  */
 export function wireReactorMachine(ports: WiringPorts) {
-  const { db, counters, hlc, bus, projector } = ports;
+  const { storage, counters, hlc, bus, projector } = ports;
   const commit = fromPromise<WriteResult[], { writes: readonly StoreWrite[] }>(async ({ input }) => {
     try {
-      return await commitGroup(db, input.writes, counters, () => hlc.state);
+      return await commitGroup(storage, input.writes, counters, () => hlc.state);
     } catch (error) {
       throw classifyError(error);
     }

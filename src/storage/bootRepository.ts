@@ -1,7 +1,8 @@
 import { HLC_ZERO } from '../model/hlc.js';
 import type { Job } from '../model/types.js';
+import type { StorageBackend } from './backend.js';
 import type { JobLog } from './jobLog.js';
-import type { MetaRow, ReactorDatabase, StreamRow } from './schema.js';
+import type { MetaRow, StreamRow } from './schema.js';
 
 /** What a reactor reads once at start-up. */
 export interface BootState {
@@ -13,26 +14,29 @@ export interface BootState {
 
 /**
  * Reads (or, on a fresh database, creates) the reactor's identity, clock, counters, pending jobs
- * and known streams, in one transaction.
+ * and known streams, and drops job log rows whose jobs are all done. Nothing else writes while a
+ * reactor boots (its store has not started), so the reads and the one batch need no transaction
+ * around both.
  */
 export async function loadBootState(
-  db: ReactorDatabase,
+  storage: StorageBackend,
   makeReactorId: () => string,
   requestedId: string | undefined,
   jobLog: JobLog,
 ): Promise<BootState> {
-  return db.transaction('rw', [db.meta, db.jobLog, db.lanes, db.streams], async () => {
-    let meta = await db.meta.get('reactor');
-    let created = false;
-    if (meta === undefined) {
-      meta = { key: 'reactor', reactorId: requestedId ?? makeReactorId(), hlc: HLC_ZERO, ordinal: 0, jobSeq: 0 };
-      await db.meta.put(meta);
-      created = true;
-    }
-    const { jobs, finishedRows } = jobLog.restore(await db.jobLog.toArray(), await db.lanes.toArray());
-    if (finishedRows.length > 0) await db.jobLog.bulkDelete(finishedRows);
-    const jobSeq = jobs.reduce((max, job) => Math.max(max, job.seq), meta.jobSeq);
-    const streams = await db.streams.toArray();
-    return { meta: { ...meta, jobSeq }, jobs, streams, created };
-  });
+  const rows = await storage.readBoot();
+  const created = rows.meta === undefined;
+  const meta: MetaRow = rows.meta ?? {
+    key: 'reactor',
+    reactorId: requestedId ?? makeReactorId(),
+    hlc: HLC_ZERO,
+    ordinal: 0,
+    jobSeq: 0,
+  };
+  const { jobs, finishedRows } = jobLog.restore(rows.jobLog, rows.lanes);
+  if (created || finishedRows.length > 0) {
+    await storage.commit({ ...(created ? { meta } : {}), jobLog: { delete: finishedRows } });
+  }
+  const jobSeq = jobs.reduce((max, job) => Math.max(max, job.seq), meta.jobSeq);
+  return { meta: { ...meta, jobSeq }, jobs, streams: rows.streams, created };
 }

@@ -1,7 +1,7 @@
 import type { JobRef } from '../model/jobs.js';
 import { laneOf } from '../model/jobs.js';
 import type { Job } from '../model/types.js';
-import type { JobLogRow, LaneRow, ReactorDatabase } from './schema.js';
+import type { JobLogRow, LaneRow } from './schema.js';
 
 /**
  * The persistent queue as a log: each enqueue batch is one row, and each lane (a document, or a
@@ -37,7 +37,7 @@ export class JobLog {
 
   /**
    * Plans the job part of a group commit: rows to insert, rows to delete, lane watermarks. Nothing
-   * in memory changes until `apply` (after the transaction commits).
+   * in memory changes until `apply` (after the batch commits).
    */
   plan(inserts: readonly (readonly Job[])[], completions: readonly JobRef[]): JobLogPlan {
     const newRows = new Map<string, Job[]>();
@@ -74,13 +74,6 @@ export class JobLog {
       rowOfNew,
       removed,
     };
-  }
-
-  /** Writes a plan inside the caller's transaction. */
-  async write(db: ReactorDatabase, plan: JobLogPlan): Promise<void> {
-    if (plan.putRows.length > 0) await db.jobLog.bulkPut(plan.putRows);
-    if (plan.deleteRows.length > 0) await db.jobLog.bulkDelete(plan.deleteRows);
-    if (plan.lanes.length > 0) await db.lanes.bulkPut(plan.lanes);
   }
 
   /** Makes a committed plan the in-memory truth. */

@@ -3,9 +3,15 @@ import type { ReactorErrorData } from '../model/errors.js';
 import type { HlcState } from '../model/hlc.js';
 import type { SyncCursor, SyncFilter, SyncMode } from '../model/sync.js';
 import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
+import type { StorageBackend } from './backend.js';
 
 /** Where a reactor keeps its data. Injected so every test and simulated reactor has its own. */
 export interface StorageOptions {
+  /**
+   * A storage backend to use instead of IndexedDB, e.g. `createSqliteStorage({ path })` from
+   * `xstate-reactor/sqlite`. When given, the other options are ignored; the reactor closes it on stop.
+   */
+  readonly backend?: StorageBackend;
   /** Database name; default `xstate-reactor`. */
   readonly dbName?: string;
   /** An `IDBFactory`; default the global `indexedDB`. */
@@ -85,7 +91,7 @@ export interface MetaRow {
   readonly jobSeq: number;
 }
 
-/** The Dexie database of one reactor. Versions are numbered; never edit an old one. */
+/** The Dexie database of one reactor (see `createDexieStorage`). Versions are numbered; never edit an old one. */
 export class ReactorDatabase extends Dexie {
   operations!: EntityTable<OperationRow, 'ordinal'>;
   jobLog!: EntityTable<JobLogRow, 'id'>;

@@ -1,22 +1,6 @@
-import { matchesFilter, type SyncCursor, type SyncFilter } from '../model/sync.js';
+import { matchesFilter, type SyncFilter } from '../model/sync.js';
 import type { OperationEnvelope } from '../model/types.js';
-import type { DeadLetterRow, ReactorDatabase, RemoteRow } from './schema.js';
-
-/** Persisted sync state read at start-up. */
-export interface SyncBootState {
-  readonly remotes: readonly RemoteRow[];
-  readonly cursors: readonly SyncCursor[];
-  readonly deadLetters: readonly DeadLetterRow[];
-}
-
-/** Reads every persisted remote and cursor. */
-export async function loadSyncState(db: ReactorDatabase): Promise<SyncBootState> {
-  return db.transaction('r', [db.remotes, db.cursors, db.deadLetters], async () => ({
-    remotes: await db.remotes.toArray(),
-    cursors: await db.cursors.toArray(),
-    deadLetters: await db.deadLetters.toArray(),
-  }));
-}
+import type { StorageBackend } from './backend.js';
 
 /** Strips storage fields (ordinal, stream, source) from a stored op. */
 export function toEnvelope(row: OperationEnvelope): OperationEnvelope {
@@ -53,7 +37,7 @@ export interface ScannedPage {
  * that was not considered, so the next scan resumes exactly there.
  */
 export async function scanSince(
-  db: ReactorDatabase,
+  storage: StorageBackend,
   cursor: number,
   limit: number,
   filter: SyncFilter | undefined,
@@ -64,7 +48,7 @@ export async function scanSince(
   let position = cursor;
   const chunk = Math.max(64, limit * 2);
   while (operations.length < limit) {
-    const rows = await db.operations.where('ordinal').above(position).limit(chunk).toArray();
+    const rows = await storage.readSince(position, chunk);
     if (rows.length === 0) break;
     for (const row of rows) {
       if (operations.length >= limit) break;

@@ -1,0 +1,113 @@
+import type { OrderKey } from '../model/order.js';
+import type {
+  CursorRow,
+  DeadLetterRow,
+  JobLogRow,
+  KeyframeRow,
+  LaneRow,
+  MetaRow,
+  OperationRow,
+  RemoteRow,
+  StreamRow,
+} from './schema.js';
+
+/**
+ * Where a reactor keeps its data: a few primitive reads and one atomic write. The repository logic
+ * (group commit, dedupe, boot, sync scans) is written once against this interface; Dexie
+ * (`createDexieStorage`) and SQLite (`xstate-reactor/sqlite`) implement it, and every
+ * implementation passes the same contract test suite.
+ *
+ * A backend serves one reactor at a time, and that reactor's operations store is its only writer.
+ * Rows come back equal to what went in (a structured clone or better). The reactor that is given
+ * a backend owns it and closes it when it stops.
+ */
+export interface StorageBackend {
+  /** Names the database in messages (an IndexedDB name, a file path). */
+  readonly name: string;
+  /** Everything a reactor reads once at start-up. */
+  readBoot(): Promise<BootRows>;
+  /** Every persisted remote, cursor and dead letter. */
+  readSync(): Promise<SyncRows>;
+  /** The stored ops among `ids` (unknown ids are left out; order not specified). */
+  findOperations(ids: readonly string[]): Promise<OperationRow[]>;
+  /** The key of a stream's last op in canonical order, or `undefined` for an empty stream. */
+  streamTail(stream: string): Promise<OrderKey | undefined>;
+  /** Ops of a stream in canonical order `(timestamp, id)`, optionally strictly after a key. */
+  readStream(stream: string, after?: OrderKey): Promise<OperationRow[]>;
+  /** At most `limit` ops with an ordinal greater than `ordinal`, in ordinal order. */
+  readSince(ordinal: number, limit: number): Promise<OperationRow[]>;
+  /** A stream's keyframes in canonical order. */
+  readKeyframes(stream: string): Promise<KeyframeRow[]>;
+  /**
+   * Applies a whole batch atomically: all of it or, when it rejects, none of it. Within one store
+   * deletes (and keyframe drops) apply before puts, and later puts of a key win. An op whose
+   * `ordinal` or `id` is stored already rejects the batch with a {@link StorageConstraintError}.
+   */
+  commit(batch: WriteBatch): Promise<void>;
+  /** Releases the database; reads and commits after this reject. Closing twice is harmless. */
+  close(): Promise<void>;
+}
+
+/** Rows read at start-up; `meta` is `undefined` on a fresh database. */
+export interface BootRows {
+  readonly meta: MetaRow | undefined;
+  readonly jobLog: readonly JobLogRow[];
+  readonly lanes: readonly LaneRow[];
+  readonly streams: readonly StreamRow[];
+}
+
+/** Persisted sync state. */
+export interface SyncRows {
+  readonly remotes: readonly RemoteRow[];
+  readonly cursors: readonly CursorRow[];
+  readonly deadLetters: readonly DeadLetterRow[];
+}
+
+/** Rows to put into a store and keys to delete from it (deletes first). */
+export interface StoreChanges<Row, Key> {
+  readonly put?: readonly Row[];
+  readonly delete?: readonly Key[];
+}
+
+/** The key of a cursor row. */
+export interface CursorKey {
+  readonly remote: string;
+  readonly direction: CursorRow['direction'];
+}
+
+/** Keyframes of a stream that sort strictly after `after` (they no longer hold after a rebase). */
+export interface KeyframeDrop {
+  readonly stream: string;
+  readonly after: OrderKey;
+}
+
+/** One atomic write: every change a group commit makes, store by store. */
+export interface WriteBatch {
+  /** New ops; never overwrites (a stored `ordinal` or `id` fails the batch). */
+  readonly operations?: readonly OperationRow[];
+  readonly jobLog?: StoreChanges<JobLogRow, string>;
+  readonly lanes?: readonly LaneRow[];
+  readonly keyframes?: { readonly drop?: readonly KeyframeDrop[]; readonly put?: readonly KeyframeRow[] };
+  readonly streams?: readonly StreamRow[];
+  readonly remotes?: StoreChanges<RemoteRow, string>;
+  readonly cursors?: StoreChanges<CursorRow, CursorKey>;
+  readonly deadLetters?: StoreChanges<DeadLetterRow, string>;
+  readonly meta?: MetaRow;
+}
+
+/**
+ * A commit broke a unique index: an op whose id (or ordinal) is stored already. Every backend
+ * reports it as this error; it is named like IndexedDB's so `classifyError` treats it as the
+ * permanent storage error it is.
+ */
+export class StorageConstraintError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConstraintError';
+  }
+}
+
+/** Whether a commit failed on a unique index (see {@link StorageConstraintError}). */
+export function isConstraintError(error: unknown): error is StorageConstraintError {
+  return error instanceof StorageConstraintError;
+}

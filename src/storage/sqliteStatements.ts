@@ -1,0 +1,159 @@
+import { streamKey } from '../model/order.js';
+import type { WriteBatch } from './backend.js';
+import type { OperationRow } from './schema.js';
+import { decodeValue, type Encoded, encodeValue, keyBytes } from './sqliteCodec.js';
+import type { SqliteDatabase, SqliteStatement } from './sqliteSchema.js';
+
+/**
+ * The SQLite backend's prepared statements, and how an op row maps to its columns.
+ * @internal
+ */
+
+/** What an op row stores in `data`: the whole op but its ordinal and stream key, read from their columns. */
+export interface OperationData {
+  readonly id: string;
+  readonly documentId: string;
+  readonly scope: OperationRow['scope'];
+  readonly branch: string;
+  readonly type: string;
+  readonly input: unknown;
+  readonly timestamp: string;
+  readonly origin: string;
+  readonly source?: string;
+}
+
+/** The columns an op row is read from. */
+export interface OperationColumns {
+  readonly ordinal: number;
+  readonly data: Encoded;
+}
+
+/** Selects {@link OperationColumns}. */
+export const OPERATION_COLUMNS = 'ordinal, data';
+
+/** The read statements, by what they read. */
+export type SqliteReads = Readonly<
+  Record<
+    | 'meta'
+    | 'jobLog'
+    | 'lanes'
+    | 'streams'
+    | 'remotes'
+    | 'cursors'
+    | 'deadLetters'
+    | 'byId'
+    | 'tail'
+    | 'stream'
+    | 'streamAfter'
+    | 'since'
+    | 'keyframes',
+    SqliteStatement
+  >
+>;
+
+/** Prepares the read statements. */
+export function prepareReads(db: SqliteDatabase): SqliteReads {
+  const all = (table: string, key: string) => db.prepare(`SELECT data FROM ${table} ORDER BY ${key}`).pluck();
+  return {
+    meta: db.prepare('SELECT data FROM meta WHERE key = ?').pluck(),
+    jobLog: all('job_log', 'id'),
+    lanes: all('lanes', 'lane'),
+    streams: all('streams', 'stream'),
+    remotes: all('remotes', 'name'),
+    cursors: all('cursors', 'remote, direction'),
+    deadLetters: all('dead_letters', 'id'),
+    byId: db.prepare(`SELECT ${OPERATION_COLUMNS} FROM operations WHERE id = ?`),
+    tail: db.prepare('SELECT data FROM operations WHERE stream = ? ORDER BY timestamp DESC, id DESC LIMIT 1').pluck(),
+    stream: db.prepare(`SELECT ${OPERATION_COLUMNS} FROM operations WHERE stream = ? ORDER BY timestamp, id`),
+    streamAfter: db.prepare(
+      `SELECT ${OPERATION_COLUMNS} FROM operations WHERE stream = ? AND (timestamp, id) > (?, ?) ORDER BY timestamp, id`,
+    ),
+    since: db.prepare(`SELECT ${OPERATION_COLUMNS} FROM operations WHERE ordinal > ? ORDER BY ordinal LIMIT ?`),
+    keyframes: db.prepare('SELECT data FROM keyframes WHERE stream = ? ORDER BY timestamp, id').pluck(),
+  };
+}
+
+/** The commit: one SQL transaction applying a whole batch (deletes before puts in each table). */
+export function prepareCommit(db: SqliteDatabase): (batch: WriteBatch) => void {
+  const put = (table: string, columns: string) =>
+    db.prepare(`INSERT OR REPLACE INTO ${table} (${columns}) VALUES (${columns.replace(/[^,]+/g, '?')})`);
+  const remove = (table: string, where: string) => db.prepare(`DELETE FROM ${table} WHERE ${where}`);
+  const write = {
+    addOperation: db.prepare('INSERT INTO operations (ordinal, id, stream, timestamp, data) VALUES (?, ?, ?, ?, ?)'),
+    putJobLog: put('job_log', 'id, data'),
+    deleteJobLog: remove('job_log', 'id = ?'),
+    putLane: put('lanes', 'lane, data'),
+    dropKeyframes: remove('keyframes', 'stream = ? AND (timestamp, id) > (?, ?)'),
+    putKeyframe: put('keyframes', 'stream, timestamp, id, data'),
+    putStream: put('streams', 'stream, data'),
+    putRemote: put('remotes', 'name, data'),
+    deleteRemote: remove('remotes', 'name = ?'),
+    putCursor: put('cursors', 'remote, direction, data'),
+    deleteCursor: remove('cursors', 'remote = ? AND direction = ?'),
+    putDeadLetter: put('dead_letters', 'id, data'),
+    deleteDeadLetter: remove('dead_letters', 'id = ?'),
+    putMeta: put('meta', 'key, data'),
+  };
+  return db.transaction((batch: WriteBatch) => {
+    for (const row of batch.jobLog?.put ?? []) write.putJobLog.run(keyBytes(row.id), encodeValue(row));
+    for (const id of batch.jobLog?.delete ?? []) write.deleteJobLog.run(keyBytes(id));
+    for (const row of batch.lanes ?? []) write.putLane.run(keyBytes(row.lane), encodeValue(row));
+    for (const row of batch.operations ?? []) {
+      write.addOperation.run(
+        row.ordinal,
+        keyBytes(row.id),
+        keyBytes(row.stream),
+        keyBytes(row.timestamp),
+        encodeValue(operationData(row)),
+      );
+    }
+    for (const drop of batch.keyframes?.drop ?? []) {
+      write.dropKeyframes.run(keyBytes(drop.stream), keyBytes(drop.after.timestamp), keyBytes(drop.after.id));
+    }
+    for (const row of batch.keyframes?.put ?? []) {
+      write.putKeyframe.run(keyBytes(row.stream), keyBytes(row.timestamp), keyBytes(row.id), encodeValue(row));
+    }
+    for (const name of batch.remotes?.delete ?? []) write.deleteRemote.run(keyBytes(name));
+    for (const row of batch.remotes?.put ?? []) write.putRemote.run(keyBytes(row.name), encodeValue(row));
+    for (const key of batch.cursors?.delete ?? []) write.deleteCursor.run(keyBytes(key.remote), key.direction);
+    for (const row of batch.cursors?.put ?? [])
+      write.putCursor.run(keyBytes(row.remote), row.direction, encodeValue(row));
+    for (const id of batch.deadLetters?.delete ?? []) write.deleteDeadLetter.run(keyBytes(id));
+    for (const row of batch.deadLetters?.put ?? []) write.putDeadLetter.run(keyBytes(row.id), encodeValue(row));
+    for (const row of batch.streams ?? []) write.putStream.run(keyBytes(row.stream), encodeValue(row));
+    if (batch.meta !== undefined) write.putMeta.run(keyBytes(batch.meta.key), encodeValue(batch.meta));
+  });
+}
+
+/** The `data` column of an op row. */
+export function operationData(row: OperationRow): OperationData {
+  const data = {
+    id: row.id,
+    documentId: row.documentId,
+    scope: row.scope,
+    branch: row.branch,
+    type: row.type,
+    input: row.input,
+    timestamp: row.timestamp,
+    origin: row.origin,
+  };
+  return row.source === undefined ? data : { ...data, source: row.source };
+}
+
+/** The stored row, with the fields in the order the Dexie backend gives them. */
+export function operationRow(columns: OperationColumns): OperationRow {
+  const data = decodeValue<OperationData>(columns.data);
+  const row = {
+    id: data.id,
+    documentId: data.documentId,
+    scope: data.scope,
+    branch: data.branch,
+    type: data.type,
+    input: data.input,
+    timestamp: data.timestamp,
+    origin: data.origin,
+    ordinal: columns.ordinal,
+    stream: streamKey(data),
+  };
+  return data.source === undefined ? row : { ...row, source: data.source };
+}
