@@ -1,9 +1,10 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { filter, firstValueFrom, map, timeout } from 'rxjs';
+import { filter, firstValueFrom, map, throwError, timeout } from 'rxjs';
 import { afterEach } from 'vitest';
 import {
   type Channel,
   createReactor,
+  type DocumentSnapshot,
   defineDocumentModel,
   type PullRequest,
   type PullResponse,
@@ -122,3 +123,28 @@ export function remoteInput(name = 'hub', overrides: Partial<RemoteInput> = {}):
     ...overrides,
   };
 }
+
+/**
+ * Waits until a document's snapshot passes `check` (the read model, not the bus: the view updates
+ * after `operations.written` is published). Rejects naming the document after `ms`.
+ */
+export function untilDocument(
+  reactor: Reactor,
+  documentId: string,
+  check: (snapshot: DocumentSnapshot) => boolean = () => true,
+  ms = 5_000,
+): Promise<DocumentSnapshot> {
+  return firstValueFrom(
+    reactor.documents.observe(documentId).pipe(
+      filter(check),
+      timeout({
+        first: ms,
+        with: () => throwError(() => new Error(`${reactor.id}: ${documentId} not as expected after ${ms} ms`)),
+      }),
+    ),
+  );
+}
+
+/** The `count` of a counter document, if it exists. */
+export const countOf = (reactor: Reactor, documentId: string) =>
+  (reactor.documents.get(documentId)?.state as { count: number } | undefined)?.count;

@@ -29,6 +29,8 @@ export interface ProjectorPorts {
   readonly onRebased?: (stream: string, replayed: number) => void;
   /** A rebuild failed (its reads failed); the document keeps its last good snapshot. */
   readonly onError?: (documentId: string, error: unknown) => void;
+  /** A relay keeps documents of unknown models unfolded (state `null`, no op marked). */
+  readonly relay?: boolean;
 }
 
 /** A stream's materialised fold. */
@@ -379,7 +381,8 @@ export class DocumentProjector {
   /** Applies one op at the end of a stream, writing a keyframe every `keyframeInterval` ops. */
   #step(record: DocumentRecord, projection: StreamProjection, op: OperationEnvelope): void {
     const afterDelete = record.deleted !== null && compareOrder(op, record.deleted) > 0;
-    if (!afterDelete) {
+    const unfolded = this.#ports.relay === true && !this.#ports.models.has(record.created?.model as string);
+    if (!afterDelete && !unfolded) {
       const result = applyOperation(this.#model(record), projection.state, op);
       projection.state = result.state;
       if (result.error !== undefined) projection.errors.set(op.id, result.error);

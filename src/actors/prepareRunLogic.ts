@@ -33,6 +33,8 @@ export interface PrepareRunPorts {
   readonly now: () => number;
   /** The model named by a CREATE of this document that was refused here (a dead letter), if any. */
   readonly refusedModel?: (documentId: string) => Promise<string | undefined>;
+  /** Keep documents of unknown models instead of refusing them (a relay). */
+  readonly relay?: boolean;
 }
 
 /** A document's state as a batch sees it, job after job. */
@@ -184,7 +186,7 @@ async function judgeLoad(
     if (op.scope === 'document') {
       if (op.type === CREATE_DOCUMENT) {
         const model = (op.input as { model?: unknown } | undefined)?.model;
-        if (typeof model !== 'string' || !ports.models.has(model)) {
+        if (typeof model !== 'string' || (!ports.models.has(model) && ports.relay !== true)) {
           reject(
             op,
             'unknown-model',
@@ -208,7 +210,7 @@ async function judgeLoad(
     }
     const type = types.get(op.documentId);
     const model = type === null || type === undefined ? undefined : ports.models.get(type);
-    if (type !== null && type !== undefined && model === undefined) {
+    if (type !== null && type !== undefined && model === undefined && ports.relay !== true) {
       reject(op, 'unknown-model', `document ${doc} has type "${type}", which this reactor has no model for`);
       continue;
     }

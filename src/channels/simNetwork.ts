@@ -40,8 +40,15 @@ export interface SimNetwork {
   /** Restores traffic between two reactors, or everywhere when called without arguments. */
   heal(a?: Peer, b?: Peer): void;
   isPartitioned(a: Peer, b: Peer): boolean;
+  /** Changes faults while the network runs (messages already in flight keep their delays). */
+  configure(faults: SimNetworkFaults): void;
+  /** The faults in force. */
+  readonly faults: Required<SimNetworkFaults>;
   readonly stats: Readonly<SimNetworkStats>;
 }
+
+/** The faults of a network that can change while it runs. */
+export type SimNetworkFaults = Pick<SimNetworkOptions, 'latency' | 'jitter' | 'drop' | 'duplicate' | 'reorder'>;
 
 /** A reactor on the network: its id, or anything with an `id` (a reactor). */
 export type Peer = string | { readonly id: string };
@@ -66,18 +73,30 @@ function probability(value: number | undefined, name: string): number {
 export function createSimNetwork(options: SimNetworkOptions = {}): SimNetwork {
   const random = seededRandom(options.seed ?? 1);
   const clock = options.clock ?? systemClock;
-  const latency = options.latency ?? 0;
-  const jitter = options.jitter ?? 0;
-  const drop = probability(options.drop, 'drop');
-  const duplicate = probability(options.duplicate, 'duplicate');
-  const reorder = probability(options.reorder, 'reorder');
-  if (!(latency >= 0) || !(jitter >= 0)) {
-    throw new ReactorError('validation', 'createSimNetwork: "latency" and "jitter" must be non-negative numbers of ms');
-  }
+  let faults: Required<SimNetworkFaults> = { latency: 0, jitter: 0, drop: 0, duplicate: 0, reorder: 0 };
+  const configure = (next: SimNetworkFaults) => {
+    const merged = { ...faults, ...next };
+    const checked = {
+      latency: merged.latency,
+      jitter: merged.jitter,
+      drop: probability(merged.drop, 'drop'),
+      duplicate: probability(merged.duplicate, 'duplicate'),
+      reorder: probability(merged.reorder, 'reorder'),
+    };
+    if (!(checked.latency >= 0) || !(checked.jitter >= 0)) {
+      throw new ReactorError(
+        'validation',
+        'createSimNetwork: "latency" and "jitter" must be non-negative numbers of ms',
+      );
+    }
+    faults = checked;
+  };
+  configure(options);
   const cuts = new Set<string>();
   const stats: SimNetworkStats = { delivered: 0, dropped: 0, duplicated: 0, reordered: 0, refused: 0 };
 
   const delay = (): number => {
+    const { latency, jitter, reorder } = faults;
     let ms = latency + (jitter > 0 ? random() * jitter : 0);
     if (reorder > 0 && random() < reorder) {
       stats.reordered += 1;
@@ -93,6 +112,10 @@ export function createSimNetwork(options: SimNetworkOptions = {}): SimNetwork {
 
   return {
     stats,
+    configure,
+    get faults() {
+      return faults;
+    },
     partition: (a, b) => {
       cuts.add(pairKey(a, b));
     },
@@ -103,6 +126,7 @@ export function createSimNetwork(options: SimNetworkOptions = {}): SimNetwork {
     isPartitioned: (a, b) => cuts.has(pairKey(a, b)),
 
     async deliver<T>(from: string, to: string, call: () => Promise<T>): Promise<T> {
+      const { drop, duplicate } = faults;
       const requestDropped = random() < drop;
       const twice = random() < duplicate;
       const responseDropped = random() < drop;
@@ -135,7 +159,7 @@ export function createSimNetwork(options: SimNetworkOptions = {}): SimNetwork {
     },
 
     notify(from, to, deliver) {
-      if (cuts.has(pairKey(from, to)) || random() < drop) return;
+      if (cuts.has(pairKey(from, to)) || random() < faults.drop) return;
       void wait(delay()).then(() => {
         if (!cuts.has(pairKey(from, to))) deliver();
       });

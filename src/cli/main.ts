@@ -5,6 +5,7 @@ import { TOPOLOGIES, type Topology } from '../sim/topology.js';
 import { runDemo } from './demo.js';
 import { replay } from './replay.js';
 import { formatReport, type SimulateOptions, simulate } from './simulate.js';
+import { runSwitchboard, type SwitchboardFlags } from './switchboard.js';
 
 function integer(name: string, min: number) {
   return (value: string) => {
@@ -85,6 +86,20 @@ export function buildProgram(): Command {
     .action(async (trace: string, flags: { url: string; speed: number }) => {
       const sent = await replay(trace, flags, (line) => process.stderr.write(`${line}\n`));
       process.stderr.write(`replayed ${sent} events to ${flags.url}\n`);
+    });
+
+  program
+    .command('switchboard')
+    .description('serve a reactor to WebSocket clients (createWebSocketChannel), storing ops durably')
+    .option('-p, --port <port>', 'port to listen on (0: any free port)', integer('--port', 0), 8787)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('-d, --data <dir>', 'data directory (SQLite database)', './switchboard-data')
+    .option('--token <token>', 'token clients must present (default: $XSTATE_REACTOR_TOKEN, else none)')
+    .option('--max-frame-bytes <n>', 'largest frame accepted', integer('--max-frame-bytes', 1024))
+    .option('--id <id>', "the hosted reactor's id (persisted on first start)")
+    .option('--memory', 'keep everything in memory (not durable; for trying things out)', false)
+    .action(async (flags: SwitchboardFlags) => {
+      await runSwitchboard(flags, (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     });
 
   program

@@ -75,11 +75,22 @@ export interface PokeSource {
   subscribe(observer: (poke: Poke) => void): { unsubscribe(): void };
 }
 
+/** Whether a connection-based transport can reach its remote right now. */
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'refused' | 'closed';
+
+/** A transport's connection state and its changes (a remote's status shows it). */
+export interface ConnectionSource {
+  readonly state: ConnectionState;
+  subscribe(observer: (state: ConnectionState) => void): { unsubscribe(): void };
+}
+
 /** Transport to one remote. */
 export interface Channel {
   push(request: PushRequest): Promise<PushResponse>;
   pull(request: PullRequest): Promise<PullResponse>;
   readonly pokes?: PokeSource;
+  /** Present on transports with a connection (WebSocket). */
+  readonly connection?: ConnectionSource;
   close(): void | Promise<void>;
 }
 

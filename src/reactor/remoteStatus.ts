@@ -1,7 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { RemoteContext } from '../machines/remote/remoteSetup.js';
 import type { ReactorErrorData } from '../model/errors.js';
-import type { SyncMode } from '../model/sync.js';
+import type { ConnectionState, SyncMode } from '../model/sync.js';
 import type { RemoteRow } from '../storage/schema.js';
 
 /** A remote's state as the app sees it. */
@@ -23,6 +23,8 @@ export interface RemoteStatus {
   readonly pulled: number;
   readonly retries: number;
   readonly lastError: ReactorErrorData | undefined;
+  /** The transport's connection, when it has one (WebSocket): `online`, `offline`, … */
+  readonly connection?: ConnectionState;
 }
 
 /** The state of one region of a remote's statechart (`disabled` when the mode lacks it). */

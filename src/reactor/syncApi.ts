@@ -74,7 +74,9 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     if (row === undefined) return undefined;
     const ref = child(name);
     if (ref === undefined) return detachedStatus(row);
-    const status = describeRemote(ref, ports.currentOrdinal(), behindSince.get(name), ports.now());
+    const described = describeRemote(ref, ports.currentOrdinal(), behindSince.get(name), ports.now());
+    const connection = ports.channels.get(name)?.connection?.state;
+    const status = connection === undefined ? described : { ...described, connection };
     if (status.pending === 0) behindSince.delete(name);
     else if (!behindSince.has(name)) behindSince.set(name, ports.now());
     return status;
@@ -88,7 +90,14 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     watched.get(name)?.unsubscribe();
     const ref = child(name);
     if (ref === undefined) return;
-    watched.set(name, ref.subscribe({ next: publish, error: publish }));
+    const snapshots = ref.subscribe({ next: publish, error: publish });
+    const connection = ports.channels.get(name)?.connection?.subscribe(() => publish());
+    watched.set(name, {
+      unsubscribe: () => {
+        snapshots.unsubscribe();
+        connection?.unsubscribe();
+      },
+    });
   };
 
   /** Where a remote's sync stands: its statechart's cursors while it runs, else the last known. */

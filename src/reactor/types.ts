@@ -33,6 +33,11 @@ export interface ReactorOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Source of randomness for ids and jitter; default crypto. Seed it for reproducible runs. */
   readonly random?: () => number;
+  /**
+   * Keep and serve documents whose model this reactor lacks, instead of refusing them as dead
+   * letters (a relay such as the switchboard). Their snapshots have `state: null`; default false.
+   */
+  readonly relay?: boolean;
 }
 
 /** What `reactor.status()` reports. */

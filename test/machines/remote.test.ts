@@ -337,6 +337,29 @@ describe('push statechart', () => {
     h.actor.stop();
   });
 
+  it.each([
+    ['push', pushMachine, 'push'],
+    ['pull', pullMachine, 'pull'],
+  ] as const)('a poke while %s is offline probes at once (a transport reconnected)', async (_, machine, region) => {
+    const h = harness(machine);
+    const fail = region === 'push' ? h.pushAnswers : h.pullAnswers;
+    for (let i = 0; i < 3; i++) fail.push({ fail: networkError() });
+    h.start();
+    if (region === 'push') h.write(4);
+    const offline = () => (h.value() as Record<string, unknown>)[region] === 'offline';
+    for (let step = 0; step < 10 && !offline(); step++) {
+      await h.flush();
+      if (!offline())
+        await h.advance(Math.max(5, region === 'push' ? h.context().pushDelayMs : h.context().pullDelayMs));
+    }
+    expect(h.value()).toEqual({ [region]: 'offline' });
+    h.pokes.next({ type: 'sync.poked' });
+    await h.flush();
+    expect(h.probeCalls).toHaveLength(1);
+    expect(h.value()[region]).not.toBe('offline');
+    h.actor.stop();
+  });
+
   it('a fatal probe error stops an offline region', async () => {
     const h = harness(pushMachine, { offlineAfter: 1 }).start();
     h.pushAnswers.push({ fail: networkError() });

@@ -87,7 +87,8 @@ export const pullRegion = remoteSetup.createStateConfig({
       after: { pullBackoff: 'pulling' },
     },
     offline: {
-      on: { 'sync.poked': { actions: 'requestPull' }, 'sync.pullNow': { actions: 'requestPull' } },
+      // A poke proves the remote is reachable again (a transport reconnected): probe at once.
+      on: { 'sync.poked': { target: 'probing', actions: 'requestPull' }, 'sync.pullNow': { actions: 'requestPull' } },
       after: { probeInterval: 'probing' },
     },
     probing: probingState('pulling'),

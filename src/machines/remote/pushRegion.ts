@@ -70,7 +70,8 @@ export const pushRegion = remoteSetup.createStateConfig({
       after: { pushBackoff: 'sending' },
     },
     offline: {
-      on: { 'sync.written': { actions: 'noteWritten' } },
+      // A poke proves the remote is reachable again (a transport reconnected): probe at once.
+      on: { 'sync.written': { actions: 'noteWritten' }, 'sync.poked': 'probing' },
       after: { probeInterval: 'probing' },
     },
     probing: {

@@ -1,0 +1,246 @@
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { classifyError, ReactorError } from '../model/errors.js';
+import type { Channel, Endpoint, SyncMode } from '../model/sync.js';
+import type { Clock } from '../reactor/clock.js';
+import type { RemoteOptions } from '../reactor/remoteOptions.js';
+import type { SyncApi } from '../reactor/syncApi.js';
+import { PROTOCOL_VERSION, readClientFrame, readServerFrame, type ServerFrame } from './protocol.js';
+import { RpcClient, RpcServer, rpcChannel } from './rpc.js';
+
+/** What the transport needs of a reactor. */
+export interface BroadcastReactor {
+  readonly id: string;
+  readonly endpoint: Endpoint;
+  readonly sync: SyncApi;
+}
+
+/** Options of {@link createBroadcastTransport}. */
+export interface BroadcastTransportOptions {
+  /** The BroadcastChannel name shared by the tabs; default `xstate-reactor`. */
+  readonly channelName?: string;
+  /** How long a request waits for the other tab (ms); default 10,000. A closed tab never answers. */
+  readonly requestTimeoutMs?: number;
+  /** The BroadcastChannel class; default the global one. */
+  readonly BroadcastChannel?: new (
+    name: string,
+  ) => BroadcastChannelLike;
+  readonly clock?: Clock;
+}
+
+/** The part of `BroadcastChannel` used here. */
+export interface BroadcastChannelLike {
+  postMessage(message: unknown): void;
+  close(): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+
+/** Options of `syncWithPeers`: a remote's options without name and channel. */
+export type PeerSyncOptions = Omit<RemoteOptions, 'name' | 'channel'> & {
+  /** Remote names are this prefix plus the peer's reactor id; default `tab:`. */
+  readonly prefix?: string;
+};
+
+/** Reactors of other tabs reached over one BroadcastChannel. */
+export interface BroadcastTransport {
+  /** Reactor ids of the other tabs seen on the channel. */
+  peers(): readonly string[];
+  readonly peers$: Observable<readonly string[]>;
+  /** A channel to one peer's endpoint, for `reactor.sync.add`. */
+  channelTo(peerId: string): Channel;
+  /**
+   * Adds a remote for every peer (now and as they appear) and removes it when the peer leaves.
+   * Returns a function that stops following peers (the remotes it added stay until removed).
+   */
+  syncWithPeers(options?: PeerSyncOptions): () => void;
+  /** Says goodbye, stops serving and fails every request in flight. */
+  close(): void;
+}
+
+type Message =
+  | { readonly xr: 1; readonly kind: 'hello' | 'here' | 'bye'; readonly from: string }
+  | { readonly xr: 1; readonly kind: 'frame'; readonly from: string; readonly to: string; readonly frame: unknown };
+
+function isMessage(data: unknown): data is Message {
+  const m = data as Partial<Message> | null;
+  return typeof m === 'object' && m !== null && m.xr === 1 && typeof m.from === 'string' && typeof m.kind === 'string';
+}
+
+/**
+ * Serves a reactor's endpoint to the other tabs of its origin over a BroadcastChannel, and reaches
+ * theirs. Every message names its sender and (for frames) its addressee, because a
+ * BroadcastChannel delivers to every other tab; pokes go to all. Tabs announce themselves with
+ * `hello` (answered by `here`) and leave with `bye`, so each knows its peers. Each tab needs its
+ * own database: two tabs on one IndexedDB database would be one reactor twice.
+ */
+export function createBroadcastTransport(
+  reactor: BroadcastReactor,
+  options: BroadcastTransportOptions = {},
+): BroadcastTransport {
+  const Channel =
+    options.BroadcastChannel ??
+    (globalThis as { BroadcastChannel?: BroadcastTransportOptions['BroadcastChannel'] }).BroadcastChannel;
+  if (Channel === undefined) {
+    throw new ReactorError(
+      'validation',
+      'createBroadcastTransport: no BroadcastChannel here; pass options.BroadcastChannel',
+    );
+  }
+  const name = options.channelName ?? 'xstate-reactor';
+  const me = reactor.id;
+  const bc = new Channel(name);
+  const server = new RpcServer(reactor.endpoint);
+  const clients = new Map<string, RpcClient>();
+  const peers$ = new BehaviorSubject<readonly string[]>([]);
+  let closed = false;
+
+  const post = (message: Message) => {
+    if (!closed) bc.postMessage(message);
+  };
+  const reply = (to: string) => (frame: ServerFrame) => post({ xr: 1, kind: 'frame', from: me, to, frame });
+  const setPeers = (next: readonly string[]) => {
+    if (next.length !== peers$.value.length || next.some((id, i) => id !== peers$.value[i])) peers$.next(next);
+  };
+  const addPeer = (id: string) => {
+    if (id !== me && !peers$.value.includes(id)) setPeers([...peers$.value, id].sort());
+  };
+  const removePeer = (id: string) => {
+    clients
+      .get(id)
+      ?.failAll(new ReactorError('network', `tab "${id}" left the BroadcastChannel "${name}"`, { retryable: true }));
+    setPeers(peers$.value.filter((peer) => peer !== id));
+  };
+
+  bc.onmessage = (event) => {
+    const message = event.data;
+    if (closed || !isMessage(message) || message.from === me) return;
+    switch (message.kind) {
+      case 'hello':
+        addPeer(message.from);
+        post({ xr: 1, kind: 'here', from: me });
+        return;
+      case 'here':
+        addPeer(message.from);
+        return;
+      case 'bye':
+        removePeer(message.from);
+        return;
+      case 'frame':
+        addPeer(message.from);
+        if (message.to === me) receiveFrame(message.from, message.frame);
+        else if (message.to === '*') receivePoke(message.from, message.frame);
+    }
+  };
+
+  function receiveFrame(from: string, raw: unknown) {
+    const kind = (raw as { type?: unknown } | null)?.type;
+    if (kind === 'push' || kind === 'pull' || kind === 'hello') {
+      let frame: ReturnType<typeof readClientFrame>;
+      try {
+        frame = readClientFrame(raw, Number.POSITIVE_INFINITY);
+      } catch (error) {
+        const data = classifyError(error).toData();
+        const id = (raw as { id?: unknown }).id;
+        reply(from)({ v: PROTOCOL_VERSION, type: 'error', ...(typeof id === 'number' ? { id } : {}), error: data });
+        return;
+      }
+      if (frame.type !== 'hello') void server.handle(frame, reply(from));
+      return;
+    }
+    try {
+      clients.get(from)?.receive(readServerFrame(raw));
+    } catch {
+      // A malformed answer leaves its request to time out; nothing else depends on it.
+    }
+  }
+
+  function receivePoke(from: string, raw: unknown) {
+    try {
+      clients.get(from)?.receive(readServerFrame(raw));
+    } catch {
+      // A malformed poke is only a hint; ignore it.
+    }
+  }
+
+  const pokes = reactor.endpoint.pokes.subscribe((poke) =>
+    post({
+      xr: 1,
+      kind: 'frame',
+      from: me,
+      to: '*',
+      frame: { v: PROTOCOL_VERSION, type: 'poke', cursor: poke.cursor },
+    }),
+  );
+  post({ xr: 1, kind: 'hello', from: me });
+  // A tab being closed or reloaded says goodbye; one restored from the back/forward cache says hello.
+  const page = globalThis as {
+    addEventListener?: typeof addEventListener;
+    removeEventListener?: typeof removeEventListener;
+  };
+  const onPageHide = () => post({ xr: 1, kind: 'bye', from: me });
+  const onPageShow = (event: Event) => {
+    if ((event as { persisted?: boolean }).persisted === true) post({ xr: 1, kind: 'hello', from: me });
+  };
+  page.addEventListener?.('pagehide', onPageHide);
+  page.addEventListener?.('pageshow', onPageShow);
+
+  const transport: BroadcastTransport = {
+    peers: () => peers$.value,
+    peers$: peers$.asObservable(),
+    channelTo(peerId: string): Channel {
+      if (typeof peerId !== 'string' || peerId.length === 0 || peerId === me) {
+        throw new ReactorError('validation', `channelTo: ${JSON.stringify(peerId)} is not another tab's reactor id`);
+      }
+      let client = clients.get(peerId);
+      if (client === undefined) {
+        client = new RpcClient(
+          (frame) => {
+            if (closed) throw new ReactorError('network', `BroadcastChannel "${name}" is closed`, { retryable: false });
+            post({ xr: 1, kind: 'frame', from: me, to: peerId, frame });
+          },
+          {
+            label: `tab "${peerId}"`,
+            timeoutMs: options.requestTimeoutMs ?? 10_000,
+            ...(options.clock === undefined ? {} : { clock: options.clock }),
+          },
+        );
+        clients.set(peerId, client);
+      }
+      return rpcChannel(client, () => {});
+    },
+    syncWithPeers(syncOptions: PeerSyncOptions = {}) {
+      const { prefix = 'tab:', ...remote } = syncOptions;
+      const added = new Set<string>();
+      const subscription = peers$.subscribe((ids) => {
+        for (const id of ids) {
+          if (added.has(id)) continue;
+          added.add(id);
+          const mode: SyncMode = remote.mode ?? 'ping-pong';
+          void reactor.sync
+            .add({ ...remote, mode, name: `${prefix}${id}`, channel: transport.channelTo(id) })
+            .catch(() => {});
+        }
+        for (const id of [...added]) {
+          if (ids.includes(id)) continue;
+          added.delete(id);
+          void reactor.sync.remove(`${prefix}${id}`).catch(() => {});
+        }
+      });
+      return () => subscription.unsubscribe();
+    },
+    close() {
+      if (closed) return;
+      post({ xr: 1, kind: 'bye', from: me });
+      closed = true;
+      page.removeEventListener?.('pagehide', onPageHide);
+      page.removeEventListener?.('pageshow', onPageShow);
+      pokes.unsubscribe();
+      for (const client of clients.values()) {
+        client.failAll(new ReactorError('network', `BroadcastChannel "${name}" is closed`, { retryable: false }));
+      }
+      bc.onmessage = null;
+      bc.close();
+      peers$.complete();
+    },
+  };
+  return transport;
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import { ERROR_KINDS, ReactorError, type ReactorErrorData } from '../model/errors.js';
+
+/**
+ * The wire protocol that carries a channel's calls over a message transport (BroadcastChannel,
+ * WebSocket). A client sends `hello`, then `push` / `pull` requests numbered by `id`; the serving
+ * side answers each with `result` or `error`, and sends `poke` when it has new ops. Frames are
+ * versioned: a frame of another version is answered with an error and the connection is closed.
+ * Bodies (push and pull requests and responses) are parsed by the endpoint and the channel, as for
+ * every other transport; this layer checks only the frame around them.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** The largest frame accepted by default (bytes of its JSON text). */
+export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
+
+/** WebSocket close codes the switchboard uses. */
+export const CLOSE_CODES = {
+  /** The server is shutting down. */
+  goingAway: 1001,
+  /** A frame was larger than the limit. */
+  tooBig: 1009,
+  /** The client speaks another protocol version. */
+  protocol: 4400,
+  /** The client's token was refused. */
+  auth: 4401,
+} as const;
+
+const requestId = z.number().int().nonnegative();
+
+const errorData = z.object({
+  kind: z.enum(ERROR_KINDS),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+
+const helloFrame = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  type: z.literal('hello'),
+  /** The client's reactor id (for logs and echo prevention on the server side). */
+  client: z.string().min(1).max(200).optional(),
+  token: z.string().max(4096).optional(),
+});
+
+const requestFrame = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  type: z.enum(['push', 'pull']),
+  id: requestId,
+  body: z.unknown(),
+});
+
+const welcomeFrame = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  type: z.literal('welcome'),
+  server: z.string(),
+  maxFrameBytes: z.number().int().positive(),
+});
+
+const resultFrame = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  type: z.literal('result'),
+  id: requestId,
+  body: z.unknown(),
+});
+
+const errorFrame = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  type: z.literal('error'),
+  id: requestId.optional(),
+  error: errorData,
+});
+
+const pokeFrame = z.object({ v: z.literal(PROTOCOL_VERSION), type: z.literal('poke'), cursor: z.number().int() });
+
+const clientFrame = z.discriminatedUnion('type', [helloFrame, requestFrame]);
+const serverFrame = z.discriminatedUnion('type', [welcomeFrame, resultFrame, errorFrame, pokeFrame]);
+
+/** What a client sends. */
+export type ClientFrame = z.infer<typeof clientFrame>;
+/** What the serving side sends. */
+export type ServerFrame = z.infer<typeof serverFrame>;
+/** A push or pull request frame. */
+export type RequestFrame = z.infer<typeof requestFrame>;
+
+/** A frame that could not be read, and whether the connection should be closed because of it. */
+export class FrameError extends ReactorError {
+  readonly close: number | undefined;
+  readonly requestId: number | undefined;
+
+  constructor(message: string, options: { close?: number; requestId?: number } = {}) {
+    super('protocol', message, { retryable: false });
+    this.close = options.close;
+    this.requestId = options.requestId;
+  }
+}
+
+/** The number of bytes a frame's text takes as UTF-8. */
+export function byteLength(text: string): number {
+  // Most frames are ASCII: count exactly only when a character could take more than one byte.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is the point
+  if (!/[^\u0000-\u007f]/.test(text)) return text.length;
+  return new TextEncoder().encode(text).length;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+/**
+ * Reads a frame from its text or structured form. Throws a {@link FrameError}: for text that is not
+ * JSON, a frame without a known `type`, a wrong version (closes), or one over the size limit (closes).
+ */
+function readFrame<T>(raw: unknown, schema: z.ZodType<T>, side: 'client' | 'server', maxFrameBytes: number): T {
+  let value = raw;
+  if (typeof raw === 'string') {
+    const size = byteLength(raw);
+    if (size > maxFrameBytes) {
+      throw new FrameError(`frame of ${size} bytes is over the limit of ${maxFrameBytes} bytes`, {
+        close: CLOSE_CODES.tooBig,
+      });
+    }
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new FrameError(`frame is not JSON (starts with ${JSON.stringify(raw.slice(0, 40))})`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FrameError(`a ${side} frame must be a JSON object`);
+  }
+  const record = value as Record<string, unknown>;
+  const id = typeof record.id === 'number' && Number.isInteger(record.id) ? record.id : undefined;
+  if (record.v !== PROTOCOL_VERSION) {
+    throw new FrameError(
+      `protocol version ${JSON.stringify(record.v)} is not supported; this side speaks version ${PROTOCOL_VERSION}`,
+      { close: CLOSE_CODES.protocol, ...(id === undefined ? {} : { requestId: id }) },
+    );
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new FrameError(
+      `malformed ${side} frame (type ${JSON.stringify(record.type)}): ${describeIssues(parsed.error)}`,
+      {
+        ...(id === undefined ? {} : { requestId: id }),
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/** Parses what a client sent. */
+export function readClientFrame(raw: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): ClientFrame {
+  return readFrame(raw, clientFrame, 'client', maxFrameBytes);
+}
+
+/** Parses what the serving side sent. */
+export function readServerFrame(raw: unknown, maxFrameBytes = Number.POSITIVE_INFINITY): ServerFrame {
+  return readFrame(raw, serverFrame, 'server', maxFrameBytes);
+}
+
+/** An error frame for a failure (anything thrown becomes a ReactorError first). */
+export function errorFrameOf(error: ReactorErrorData, id?: number): ServerFrame {
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'error',
+    ...(id === undefined ? {} : { id }),
+    error: { kind: error.kind, message: error.message, retryable: error.retryable },
+  };
+}

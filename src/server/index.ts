@@ -1,0 +1,1 @@
+export { type Authenticate, createSwitchboard, type Switchboard, type SwitchboardOptions } from './switchboard.js';

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import {
+  byteLength,
+  CLOSE_CODES,
+  FrameError,
+  PROTOCOL_VERSION,
+  readClientFrame,
+  readServerFrame,
+} from '../../src/channels/protocol.js';
+
+function failure(read: () => unknown): FrameError {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof FrameError) return error;
+    throw error;
+  }
+  throw new Error('expected a FrameError');
+}
+
+describe('wire protocol frames', () => {
+  it('reads a hello, a push and a pull, from text or from objects', () => {
+    expect(readClientFrame(JSON.stringify({ v: PROTOCOL_VERSION, type: 'hello', token: 't', client: 'a' }))).toEqual({
+      v: 1,
+      type: 'hello',
+      token: 't',
+      client: 'a',
+    });
+    const push = { v: 1, type: 'push', id: 3, body: { from: 'a', cursor: 0, operations: [] } };
+    expect(readClientFrame(push)).toEqual(push);
+    expect(readServerFrame({ v: 1, type: 'poke', cursor: 12 })).toEqual({ v: 1, type: 'poke', cursor: 12 });
+  });
+
+  it('names what is wrong with a malformed frame and keeps its request id', () => {
+    const notJson = failure(() => readClientFrame('{"v":1,'));
+    expect(notJson.kind).toBe('protocol');
+    expect(notJson.message).toMatch(/not JSON/);
+    expect(notJson.close).toBeUndefined();
+
+    const unknown = failure(() => readClientFrame({ v: 1, type: 'teleport', id: 9 }));
+    expect(unknown.requestId).toBe(9);
+    expect(unknown.message).toMatch(/teleport/);
+
+    const badId = failure(() => readClientFrame({ v: 1, type: 'pull', id: -1, body: {} }));
+    expect(badId.message).toMatch(/id/);
+
+    expect(failure(() => readClientFrame([1, 2])).message).toMatch(/JSON object/);
+  });
+
+  it('closes on another protocol version or an oversized frame', () => {
+    const version = failure(() => readClientFrame({ v: 2, type: 'hello' }));
+    expect(version.close).toBe(CLOSE_CODES.protocol);
+    expect(version.message).toMatch(/version 2 is not supported/);
+
+    const big = failure(() => readClientFrame(JSON.stringify({ v: 1, type: 'hello', token: 'x'.repeat(100) }), 64));
+    expect(big.close).toBe(CLOSE_CODES.tooBig);
+    expect(big.message).toMatch(/over the limit of 64 bytes/);
+  });
+
+  it('counts bytes, not characters', () => {
+    expect(byteLength('abc')).toBe(3);
+    expect(byteLength('é')).toBe(2);
+    expect(byteLength('😀')).toBe(4);
+  });
+
+  it('rejects server frames a client cannot use', () => {
+    expect(
+      failure(() => readServerFrame({ v: 1, type: 'error', error: { kind: 'nope', message: 'x', retryable: 1 } })).kind,
+    ).toBe('protocol');
+    expect(failure(() => readServerFrame({ v: 1, type: 'welcome', server: 'hub' })).message).toMatch(/maxFrameBytes/);
+  });
+});

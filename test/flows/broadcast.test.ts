@@ -1,0 +1,93 @@
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type BroadcastTransport,
+  createBroadcastTransport,
+  type DocumentSnapshot,
+  type Reactor,
+} from '../../src/index.js';
+import { reactorsPerTest, untilDocument } from '../support.js';
+
+// Node has BroadcastChannel too: instances of one name reach each other within the process, as tabs do.
+const openReactor = reactorsPerTest({ retry: { baseMs: 5, maxMs: 50 } });
+const transports: BroadcastTransport[] = [];
+afterEach(() => {
+  for (const transport of transports.splice(0)) transport.close();
+});
+
+function tab(reactor: Reactor, channelName: string) {
+  const transport = createBroadcastTransport(reactor, { channelName, requestTimeoutMs: 500 });
+  transports.push(transport);
+  return transport;
+}
+
+const hasCount = (n: number) => (snapshot: DocumentSnapshot) => (snapshot.state as { count: number }).count === n;
+
+const peersOf = (transport: BroadcastTransport, n: number) =>
+  firstValueFrom(
+    transport.peers$.pipe(
+      filter((peers) => peers.length === n),
+      timeout(2000),
+    ),
+  );
+
+describe('BroadcastChannel transport', () => {
+  it('tabs find each other and sync a document in ping-pong', async () => {
+    const name = `tabs-${crypto.randomUUID()}`;
+    const a = await openReactor({ id: 'tab-a' });
+    const b = await openReactor({ id: 'tab-b' });
+    const ta = tab(a, name);
+    const tb = tab(b, name);
+    expect(await peersOf(ta, 1)).toEqual(['tab-b']);
+    expect(await peersOf(tb, 1)).toEqual(['tab-a']);
+    await a.sync.add({ name: 'b', channel: ta.channelTo('tab-b'), mode: 'ping-pong', pullIntervalMs: 5000 });
+    await b.sync.add({ name: 'a', channel: tb.channelTo('tab-a'), mode: 'ping-pong', pullIntervalMs: 5000 });
+    await a.createDocument('counter', { id: 'c' });
+    await untilDocument(b, 'c');
+    await b.mutate('c', [{ type: 'INCREMENT', input: { by: 4 } }]);
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 1 } }]);
+    await untilDocument(a, 'c', hasCount(5));
+    await untilDocument(b, 'c', hasCount(5));
+    expect(a.documents.get('c')).toEqual(b.documents.get('c'));
+  });
+
+  it('syncWithPeers adds a remote per tab and removes it when the tab closes', async () => {
+    const name = `tabs-${crypto.randomUUID()}`;
+    const [a, b, c] = await Promise.all(['x', 'y', 'z'].map((id) => openReactor({ id })));
+    const ta = tab(a as Reactor, name);
+    const tb = tab(b as Reactor, name);
+    const tc = tab(c as Reactor, name);
+    for (const t of [ta, tb, tc]) t.syncWithPeers({ mode: 'ping-pong' });
+    await peersOf(ta, 2);
+    await firstValueFrom(
+      (a as Reactor).sync.status$.pipe(
+        filter((all) => all.length === 2),
+        timeout(2000),
+      ),
+    );
+    expect((a as Reactor).sync.list().map((s) => s.name)).toEqual(['tab:y', 'tab:z']);
+    await (c as Reactor).createDocument('counter', { id: 'd' });
+    await untilDocument(a as Reactor, 'd');
+    await untilDocument(b as Reactor, 'd');
+    tc.close();
+    await peersOf(ta, 1);
+    await firstValueFrom(
+      (a as Reactor).sync.status$.pipe(
+        filter((all) => all.length === 1),
+        timeout(2000),
+      ),
+    );
+    expect((a as Reactor).sync.list().map((s) => s.name)).toEqual(['tab:y']);
+  });
+
+  it('a request to a tab that never answers times out (retryably)', async () => {
+    const name = `tabs-${crypto.randomUUID()}`;
+    const a = await openReactor({ id: 'lonely' });
+    const ta = tab(a, name);
+    await expect(ta.channelTo('ghost').pull({ cursor: 0, limit: 10 })).rejects.toMatchObject({
+      kind: 'timeout',
+      retryable: true,
+    });
+    expect(() => ta.channelTo('lonely')).toThrow(/another tab/);
+  });
+});
