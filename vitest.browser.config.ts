@@ -6,8 +6,12 @@ import { defineConfig } from 'vitest/config';
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
+  // Pre-bundled at start: a dependency found mid-run makes Vite reload the page under a running test.
+  optimizeDeps: { include: ['dexie', 'rxjs', 'xstate', '@xstate/store', 'zod', '@statelyai/inspect'] },
   test: {
-    include: ['test/browser/**/*.test.ts'],
+    include: ['test/browser/**/*.test.{ts,tsx}'],
+    // A switchboard (in Node, on loopback) for the WebSocket tests.
+    globalSetup: ['test/browser/globalSetup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', ['json', { outputFile: '.vitest/browser.json' }]],
