@@ -1,5 +1,7 @@
 /**
- * Runs every benchmark workload in turn: B1 (local writes), then sync. Run with `npm run bench`.
+ * Runs every benchmark workload in turn: B1 (local writes), sync, storage backends (Dexie vs
+ * SQLite), B4 (switchboard fan-out), then the browser workloads (B1 and B3 across tabs in
+ * Chromium) when Chromium is installed. Run with `npm run bench`.
  *
  * Each workload runs in its own Node process (with this process's loader flags, so TypeScript
  * still runs through tsx): a fresh heap and JIT per workload, and a workload's leftovers (the sync
@@ -7,9 +9,10 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM_PATH, chromiumAvailable } from './browser/chromiumPath.js';
 import { progress } from './lib.js';
 
-const WORKLOADS = ['b1.ts', 'sync.ts'] as const;
+const WORKLOADS = ['b1.ts', 'sync.ts', 'storage.ts', 'switchboard.ts', 'browser/run.ts'] as const;
 
 function run(file: string): Promise<number> {
   const path = fileURLToPath(new URL(file, import.meta.url));
@@ -23,6 +26,13 @@ function run(file: string): Promise<number> {
 async function main(): Promise<void> {
   let failed = 0;
   for (const file of WORKLOADS) {
+    if (file.startsWith('browser/') && !chromiumAvailable()) {
+      progress(
+        `workload ${file} skipped: no Chromium at ${CHROMIUM_PATH} ` +
+          '(sudo apt-get update && sudo apt-get install -y chromium, or set CHROMIUM_PATH)',
+      );
+      continue;
+    }
     progress(`workload ${file}`);
     const code = await run(file);
     if (code !== 0) {

@@ -1,12 +1,35 @@
 export type { BusEvent, EventBus } from './actors/eventBus.js';
 export { createEventBus } from './actors/eventBus.js';
+export {
+  type BroadcastChannelLike,
+  type BroadcastReactor,
+  type BroadcastTransport,
+  type BroadcastTransportOptions,
+  createBroadcastTransport,
+  type PeerSyncOptions,
+} from './channels/broadcast.js';
 export { connect, type Reachable } from './channels/memory.js';
+export {
+  CLOSE_CODES,
+  type ClientFrame,
+  DEFAULT_MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type ServerFrame,
+} from './channels/protocol.js';
 export {
   createSimNetwork,
   type SimNetwork,
+  type SimNetworkFaults,
   type SimNetworkOptions,
   type SimNetworkStats,
 } from './channels/simNetwork.js';
+export {
+  createWebSocketChannel,
+  type WebSocketChannel,
+  type WebSocketChannelOptions,
+  type WebSocketClass,
+  type WebSocketLike,
+} from './channels/websocket.js';
 export type { AnyDocumentModel, DocumentModel, Reducer, Reducers } from './model/documentModel.js';
 export { defineDocumentModel } from './model/documentModel.js';
 export { classifyError, ERROR_KINDS, type ErrorKind, ReactorError, type ReactorErrorData } from './model/errors.js';
@@ -16,6 +39,8 @@ export { decodeHlc, encodeHlc, HybridLogicalClock } from './model/hlc.js';
 export { compareOrder, sortCanonical } from './model/order.js';
 export type {
   Channel,
+  ConnectionSource,
+  ConnectionState,
   Endpoint,
   Poke,
   PullRequest,
@@ -43,4 +68,25 @@ export type { DocumentsApi, Reactor, ReactorOptions, ReactorStatus, StopOptions 
 export { createReactor } from './reactor/createReactor.js';
 export { type InspectionRecord, toInspectionRecord } from './reactor/inspection.js';
 export type { DeadLetter, RemoteOptions, RemoteStatus, SyncApi } from './reactor/syncApi.js';
-export type { StorageOptions } from './storage/schema.js';
+export {
+  type BootRows,
+  type CursorKey,
+  type KeyframeDrop,
+  type StorageBackend,
+  StorageConstraintError,
+  type StoreChanges,
+  type SyncRows,
+  type WriteBatch,
+} from './storage/backend.js';
+export type {
+  CursorRow,
+  DeadLetterRow,
+  JobLogRow,
+  KeyframeRow,
+  LaneRow,
+  MetaRow,
+  OperationRow,
+  RemoteRow,
+  StorageOptions,
+  StreamRow,
+} from './storage/schema.js';
