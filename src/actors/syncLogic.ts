@@ -45,7 +45,9 @@ function requireChannel(ports: SyncPorts, name: string): Channel {
   return channel;
 }
 
-type RegionInput = { name: string; cursor: number; filter?: SyncFilter; batchSize: number };
+type RegionInput = { name: string; cursor: number; filter?: SyncFilter; batchSize: number; epoch?: number };
+
+const epochOf = (input: RegionInput) => (input.epoch === undefined ? {} : { epoch: input.epoch });
 
 /** Builds the IO actors of the push, pull and ping-pong statecharts. */
 export function createSyncLogic(ports: SyncPorts) {
@@ -53,6 +55,12 @@ export function createSyncLogic(ports: SyncPorts) {
   const peers = new Map<string, string>();
   const learn = (name: string, from: string | undefined) => {
     if (from !== undefined) peers.set(name, from);
+  };
+  /** Why a remote's answer shows it is another reactor than the one we synced with, if it does. */
+  const replaced = (name: string, from: string | undefined): string | undefined => {
+    const known = peers.get(name);
+    if (known === undefined || from === undefined || from === known) return undefined;
+    return `remote "${name}" is reactor "${from}" now, not "${known}": syncing again from the start`;
   };
   // The next batch starts from the cursor in memory; a cursor write lost in a crash only means
   // those ops are sent again, and the receiver skips them. So cursor writes are not awaited.
@@ -75,7 +83,9 @@ export function createSyncLogic(ports: SyncPorts) {
       throw channelError(error, `push to "${input.name}"`);
     }
     const response = parsePushResponse(raw);
+    const reset = replaced(input.name, response.from);
     learn(input.name, response.from);
+    if (reset !== undefined) return { cursor: 0, sent: 0, reset, ...epochOf(input) };
     const byId = new Map(page.operations.map((op) => [op.id, op]));
     const deadLetters: DeadLetterRow[] = [];
     for (const rejected of response.rejected) {
@@ -92,7 +102,7 @@ export function createSyncLogic(ports: SyncPorts) {
     }
     if (deadLetters.length > 0) await ports.commit({ cursors: [cursor], deadLetters });
     else persistCursor(cursor);
-    return { cursor: page.cursor, sent: page.operations.length };
+    return { cursor: page.cursor, sent: page.operations.length, ...epochOf(input) };
   });
 
   const pullPage = fromPromise<PullPageOutput, RegionInput>(async ({ input }) => {
@@ -110,8 +120,15 @@ export function createSyncLogic(ports: SyncPorts) {
       throw channelError(error, `pull from "${input.name}"`);
     }
     const page = parsePullResponse(raw);
+    // A serving log shorter than our cursor lost data (or is a new reactor): start over.
+    const reset =
+      replaced(input.name, page.from) ??
+      (page.cursor < input.cursor
+        ? `remote "${input.name}" holds ops up to ${page.cursor} only, but ${input.cursor} were pulled from it: it lost data; syncing again from the start`
+        : undefined);
     learn(input.name, page.from);
-    const cursor = Math.max(page.cursor, input.cursor);
+    if (reset !== undefined) return { cursor: 0, received: 0, hasMore: true, reset, ...epochOf(input) };
+    const cursor = page.cursor;
     const outcome = await ports.submitLoad({
       documentId: `pull:${input.name}`,
       lane: `pull:${input.name}`,
@@ -120,13 +137,15 @@ export function createSyncLogic(ports: SyncPorts) {
       direction: 'pull',
       cursor: { remote: input.name, direction: 'pull', cursor },
     });
-    return { cursor, received: outcome.stored, hasMore: page.hasMore };
+    return { cursor, received: outcome.stored, hasMore: page.hasMore, ...epochOf(input) };
   });
 
   const probe = fromPromise<void, { name: string }>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
     try {
-      learn(input.name, parsePullResponse(await channel.pull({ from: ports.reactorId, cursor: 0, limit: 0 })).from);
+      const from = parsePullResponse(await channel.pull({ from: ports.reactorId, cursor: 0, limit: 0 })).from;
+      // Only a first answer teaches the peer's id: a changed one is for push or pull to notice.
+      if (!peers.has(input.name)) learn(input.name, from);
     } catch (error) {
       throw channelError(error, `probe of "${input.name}"`);
     }

@@ -72,6 +72,8 @@ interface Connection {
   /** A hello arrived (the welcome may still wait for `authenticate`). */
   greeted: boolean;
   welcomed: boolean;
+  /** Reactor ids this client pushed as (`from`): ops they sent need no poke back to it. */
+  readonly senders: Set<string>;
   pokes: { unsubscribe(): void } | undefined;
 }
 
@@ -152,9 +154,16 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
     }
     connection.welcomed = true;
     send(connection, { v: PROTOCOL_VERSION, type: 'welcome', server: reactor.id, maxFrameBytes });
-    connection.pokes = reactor.endpoint.pokes.subscribe((poke) =>
-      send(connection, { v: PROTOCOL_VERSION, type: 'poke', cursor: poke.cursor }),
-    );
+    // A poke per commit, except for commits of only this client's own pushes (nothing new for it).
+    connection.pokes = reactor.events$.subscribe((event) => {
+      if (event.type !== 'operations.written') return;
+      const fromElsewhere = event.operations.some((op) => {
+        const source = event.sources[op.id];
+        return source === undefined || !connection.senders.has(source);
+      });
+      const cursor = event.operations.at(-1)?.ordinal;
+      if (fromElsewhere && cursor !== undefined) send(connection, { v: PROTOCOL_VERSION, type: 'poke', cursor });
+    });
     log(`client ${clientId ?? '(anonymous)'} connected from ${connection.address}`);
   };
 
@@ -204,6 +213,8 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
       );
       return;
     }
+    const from = (frame.body as { from?: unknown } | null)?.from;
+    if (frame.type === 'push' && typeof from === 'string' && connection.senders.size < 16) connection.senders.add(from);
     void rpc.handle(frame, (reply) => send(connection, reply));
   };
 
@@ -218,6 +229,7 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
       clientId: undefined,
       greeted: false,
       welcomed: false,
+      senders: new Set(),
       pokes: undefined,
     };
     connections.add(connection);

@@ -548,3 +548,53 @@ describe('modes', () => {
     h.actor.stop();
   });
 });
+
+describe('a remote that lost its data or was replaced', () => {
+  it('a push answer saying so restarts both cursors, records why, and sends everything again', async () => {
+    const h = harness(pushMachine, { localOrdinal: 12, pushCursor: 12, pullCursor: 9 });
+    h.pushAnswers.push({ ok: { cursor: 0, sent: 0, reset: 'remote "hub" is reactor "h2" now' } });
+    h.start();
+    h.write(14);
+    await h.advance(5);
+    await h.flush();
+    expect(h.pushCalls.map((call) => call.cursor)).toEqual([12, 0, 10]);
+    expect(h.context()).toMatchObject({ epoch: 1, pushCursor: 14, pullCursor: 0 });
+    expect(h.context().lastError).toMatchObject({ kind: 'conflict', message: 'remote "hub" is reactor "h2" now' });
+    expect(h.value()).toEqual({ push: 'idle' });
+    h.actor.stop();
+  });
+
+  it('a pulled page saying so fetches again from the start', async () => {
+    const h = harness(pullMachine, { pullCursor: 30 });
+    h.state.remote = 5;
+    h.pullAnswers.push({ ok: { cursor: 0, received: 0, hasMore: true, reset: 'lost data' } });
+    h.start();
+    await h.flush();
+    expect(h.pullCalls.map((call) => call.cursor)).toEqual([30, 0]);
+    expect(h.context()).toMatchObject({ pullCursor: 5, epoch: 1 });
+    expect(h.value()).toEqual({ pull: 'idle' });
+    h.actor.stop();
+  });
+
+  it('an answer to a request made before the restart does not move the cursor back up', async () => {
+    const h = harness(pingPongMachine, { localOrdinal: 20, pushCursor: 20, pullCursor: 8 });
+    h.state.remote = 8;
+    let release: () => void = () => {};
+    h.held.pull = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The pull (epoch 0) is held; meanwhile a push answer reports the reset.
+    h.pullAnswers.push({ ok: { cursor: 8, received: 0, hasMore: false, epoch: 0 } });
+    h.pushAnswers.push({ ok: { cursor: 0, sent: 0, reset: 'replaced', epoch: 0 } });
+    h.start();
+    h.write(21);
+    await h.advance(5);
+    expect(h.context()).toMatchObject({ epoch: 1, pullCursor: 0 });
+    release();
+    await h.flush();
+    // The stale page was ignored and the region fetched again from 0.
+    expect(h.pullCalls.map((call) => call.cursor)).toEqual([8, 0]);
+    expect(h.context().pullCursor).toBe(8);
+    h.actor.stop();
+  });
+});

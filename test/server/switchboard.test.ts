@@ -88,6 +88,34 @@ describe('switchboard sync', () => {
     expect(a.sync.status('hub')?.connection).toBe('online');
   });
 
+  it('pokes a client about ops from others, not about its own pushes', async () => {
+    const server = await board();
+    const a = await openReactor({ id: 'a' });
+    const b = await openReactor({ id: 'b' });
+    const toA = channelTo(server, a);
+    await a.sync.add({ name: 'hub', channel: toA, mode: 'push' });
+    await b.sync.add({ name: 'hub', channel: channelTo(server, b), mode: 'push' });
+    await a.sync.settled({ timeoutMs: 5000 });
+    let pokes = 0;
+    let poked: () => void = () => {};
+    const firstPoke = new Promise<void>((resolve) => {
+      poked = resolve;
+    });
+    toA.pokes?.subscribe(() => {
+      pokes += 1;
+      poked();
+    });
+    await a.createDocument('counter', { id: 'mine' });
+    for (let i = 0; i < 3; i++) await a.mutate('mine', [{ type: 'INCREMENT', input: { by: 1 } }]);
+    await a.sync.settled({ timeoutMs: 5000 });
+    expect(server.reactor.status().ordinal).toBe(4);
+    expect(pokes).toBe(0);
+    await b.createDocument('counter', { id: 'theirs' });
+    await b.sync.settled({ timeoutMs: 5000 });
+    await firstPoke;
+    expect(pokes).toBe(1);
+  });
+
   it('ping-pong both ways converges on the same state', async () => {
     const server = await board();
     const a = await openReactor({ id: 'a' });
@@ -225,6 +253,30 @@ async function until(reactor: Reactor, check: () => boolean, ms = 10_000) {
     ),
   );
 }
+
+describe('a switchboard that comes back empty', () => {
+  it('is noticed by its clients, which send and fetch everything again', async () => {
+    const first = await createSwitchboard({ port: 0, storage: freshStorage('switchboard') });
+    const port = first.port;
+    const a = await openReactor({ id: 'a' });
+    const b = await openReactor({ id: 'b' });
+    await a.sync.add({ name: 'hub', channel: channelTo(first, a), mode: 'ping-pong' });
+    await b.sync.add({ name: 'hub', channel: channelTo(first, b), mode: 'ping-pong' });
+    await a.createDocument('counter', { id: 'c' });
+    for (let i = 0; i < 5; i++) await a.mutate('c', [{ type: 'INCREMENT', input: { by: 1 } }]);
+    await untilDocument(b, 'c', hasCount(5));
+    await first.close();
+    // A new server with nothing stored (another reactor id) on the same address.
+    const second = await board({ port, storage: freshStorage('switchboard-2') });
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 10 } }]);
+    await untilDocument(b, 'c', hasCount(15), 10_000);
+    await until(second.reactor, () => second.reactor.status().ordinal === 7);
+    expect((await second.reactor.operations('c')).map((op) => op.id)).toEqual(
+      (await a.operations('c')).map((op) => op.id),
+    );
+    expect(a.sync.status('hub')?.lastError).toMatchObject({ kind: 'conflict' });
+  });
+});
 
 function offline(channel: WebSocketChannel) {
   return new Promise<void>((resolve) => {

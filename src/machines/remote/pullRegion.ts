@@ -33,9 +33,21 @@ export const pullRegion = remoteSetup.createStateConfig({
               name: context.name,
               cursor: context.pullCursor,
               batchSize: context.batchSize,
+              epoch: context.epoch,
               ...(context.filter === undefined ? {} : { filter: context.filter }),
             }),
             onDone: [
+              {
+                guard: { type: 'remoteReset', params: ({ event }) => ({ output: event.output }) },
+                target: 'fetching',
+                reenter: true,
+                actions: { type: 'restartCursors', params: ({ event }) => ({ reason: event.output.reset ?? '' }) },
+              },
+              {
+                guard: { type: 'staleAnswer', params: ({ event }) => ({ output: event.output }) },
+                target: 'fetching',
+                reenter: true,
+              },
               {
                 guard: ({ event }) => event.output.hasMore,
                 target: 'fetching',

@@ -30,17 +30,26 @@ export const pushRegion = remoteSetup.createStateConfig({
           name: context.name,
           cursor: context.pushCursor,
           batchSize: context.batchSize,
+          epoch: context.epoch,
           ...(context.filter === undefined ? {} : { filter: context.filter }),
         }),
-        onDone: {
-          target: 'idle',
-          actions: assign(({ context, event }) => ({
-            pushCursor: event.output.cursor,
-            localOrdinal: Math.max(context.localOrdinal, event.output.cursor),
-            pushed: context.pushed + event.output.sent,
-            pushFailures: 0,
-          })),
-        },
+        onDone: [
+          {
+            guard: { type: 'remoteReset', params: ({ event }) => ({ output: event.output }) },
+            target: 'idle',
+            actions: { type: 'restartCursors', params: ({ event }) => ({ reason: event.output.reset ?? '' }) },
+          },
+          { guard: { type: 'staleAnswer', params: ({ event }) => ({ output: event.output }) }, target: 'idle' },
+          {
+            target: 'idle',
+            actions: assign(({ context, event }) => ({
+              pushCursor: event.output.cursor,
+              localOrdinal: Math.max(context.localOrdinal, event.output.cursor),
+              pushed: context.pushed + event.output.sent,
+              pushFailures: 0,
+            })),
+          },
+        ],
         onError: [
           {
             guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },

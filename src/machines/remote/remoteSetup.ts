@@ -34,6 +34,8 @@ export interface RemoteContext extends RemoteInput {
   readonly pullRequested: number;
   readonly pullRoundFor: number;
   readonly pullServed: number;
+  /** Times the remote turned out to have lost its data or been replaced (both cursors restart). */
+  readonly epoch: number;
   readonly lastError?: ReactorErrorData;
 }
 
@@ -44,6 +46,10 @@ export type RemoteEvent = { type: 'sync.written'; ordinal: number } | { type: 's
 export interface PushBatchOutput {
   readonly cursor: number;
   readonly sent: number;
+  /** The `epoch` the batch was sent in (an answer from before a reset is stale). */
+  readonly epoch?: number;
+  /** Set when the answer shows the remote lost its data or is another reactor: why. */
+  readonly reset?: string;
 }
 
 /** Output of one pulled page. */
@@ -51,6 +57,10 @@ export interface PullPageOutput {
   readonly cursor: number;
   readonly received: number;
   readonly hasMore: boolean;
+  /** The `epoch` the page was asked for in. */
+  readonly epoch?: number;
+  /** Set when the answer shows the remote lost its data or is another reactor: why. */
+  readonly reset?: string;
 }
 
 const never = (name: string) => async () => {
@@ -103,6 +113,10 @@ export const remoteSetup = setup({
     isFatal: (_, params: { error: unknown }) => isFatal(params.error),
     pushGoesOffline: ({ context }) => context.pushFailures + 1 >= context.offlineAfter,
     pullGoesOffline: ({ context }) => context.pullFailures + 1 >= context.offlineAfter,
+    remoteReset: (_, params: { output: { reset?: string } }) => params.output.reset !== undefined,
+    // An answer to a request made before both cursors restarted must not move them again.
+    staleAnswer: ({ context }, params: { output: { epoch?: number } }) =>
+      params.output.epoch !== undefined && params.output.epoch !== context.epoch,
     pullWanted: ({ context }) => context.pullRequested > context.pullServed,
   },
   delays: {
@@ -118,6 +132,14 @@ export const remoteSetup = setup({
         event.type === 'sync.written' ? Math.max(context.localOrdinal, event.ordinal) : context.localOrdinal,
     }),
     requestPull: assign({ pullRequested: ({ context }) => context.pullRequested + 1 }),
+    // The remote lost what we sent it or is another reactor now: send and fetch everything again
+    // (both sides skip what they hold already), and say why in lastError.
+    restartCursors: assign(({ context }, params: { reason: string }) => ({
+      pushCursor: 0,
+      pullCursor: 0,
+      epoch: context.epoch + 1,
+      lastError: { kind: 'conflict' as const, message: params.reason, retryable: true },
+    })),
     recordError: assign({ lastError: (_, params: { error: unknown }) => errorData(params.error) }),
     // One failure more in a region, and the jittered, capped backoff before its next attempt.
     scheduleRetry: assign(({ context }, params: { region: 'push' | 'pull' }) => {
@@ -145,6 +167,7 @@ export function initialRemoteContext(input: RemoteInput): RemoteContext {
     pullRequested: 1,
     pullRoundFor: 0,
     pullServed: 0,
+    epoch: 0,
   };
 }
 
