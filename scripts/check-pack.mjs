@@ -80,6 +80,20 @@ assert.throws(
   () => createSqliteStorage({ path: 'reactor.db' }),
   (error) => error.kind === 'storage' && /install better-sqlite3/.test(error.message),
 );
+// The server entry: a switchboard on loopback, and a client reaching it with the WebSocket channel.
+const { createSwitchboard } = await import('xstate-reactor/server');
+const { createWebSocketChannel } = await import('xstate-reactor');
+const board = await createSwitchboard({ port: 0, storage: { dbName: 'board', indexedDB: new IDBFactory(), IDBKeyRange } });
+const client = await createReactor({ models: [counter], storage: { dbName: 'client', indexedDB: new IDBFactory(), IDBKeyRange } });
+const channel = createWebSocketChannel(board.url, { clientId: client.id });
+await client.sync.add({ name: 'hub', channel, mode: 'push' });
+const created = await client.createDocument('counter');
+await client.sync.settled({ timeoutMs: 10000 });
+assert.equal(board.reactor.documents.get(created.documentId)?.type, 'counter');
+channel.close();
+await client.stop();
+await board.close();
+console.log('switchboard: a client pushed a document through xstate-reactor/server');
 `;
 
 const CHECK_TS = `import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
@@ -174,7 +188,7 @@ try {
 
   step('xstate-reactor --help (the installed bin)');
   const help = run('the bin', join(consumer, 'node_modules', '.bin', 'xstate-reactor'), ['--help'], { cwd: consumer });
-  if (!['simulate', 'replay', 'demo'].every((command) => help.includes(command))) {
+  if (!['simulate', 'replay', 'switchboard', 'demo'].every((command) => help.includes(command))) {
     throw new CheckFailure(`xstate-reactor --help printed an unexpected usage:\n${help}`);
   }
 
