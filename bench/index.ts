@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_PATH, chromiumAvailable } from './browser/chromiumPath.js';
+import { CHROMIUM_PATH, chromiumAvailable } from '../test/chromium.js';
 import { progress } from './lib.js';
 
 const WORKLOADS = ['b1.ts', 'sync.ts', 'storage.ts', 'switchboard.ts', 'browser/run.ts'] as const;

@@ -6,8 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright';
 import { createServer, type ViteDevServer } from 'vite';
+import { BACKGROUND_TAB_ARGS, CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/chromium.js';
 import { progress } from '../lib.js';
-import { CHROMIUM_PATH } from './chromiumPath.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,21 +39,9 @@ export async function startBenchBrowser(): Promise<BenchBrowser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      // Background tabs would have their timers throttled: the B3 tabs are all "background".
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-      // A full GC before each timed section, as in the Node benches.
-      '--js-flags=--expose-gc',
-    ],
+    // Background tabs would have their timers throttled: the B3 tabs are all "background". And a
+    // full GC before each timed section, as in the Node benches.
+    args: [...CHROMIUM_ARGS, ...BACKGROUND_TAB_ARGS, '--js-flags=--expose-gc'],
   });
   const pageUrl = (path: string) => new URL(path, base).href;
   return {

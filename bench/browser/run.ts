@@ -3,11 +3,12 @@
  * over BroadcastChannel), in headless Chromium driven by playwright, pages served by Vite. Run
  * with `npm run bench:browser`; `BENCH_BROWSER_SECTIONS=b1,b3` picks sections.
  */
+
+import { CHROMIUM_PATH, chromiumAvailable } from '../../test/chromium.js';
 import { progress } from '../lib.js';
 import { runB1 } from './b1.js';
 import { runB3Tabs } from './b3.js';
 import { startBenchBrowser } from './chromium.js';
-import { CHROMIUM_PATH, chromiumAvailable } from './chromiumPath.js';
 
 const SECTIONS = (process.env.BENCH_BROWSER_SECTIONS ?? 'b1,b3').split(',').map((section) => section.trim());
 

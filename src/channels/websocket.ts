@@ -1,7 +1,14 @@
 import { BehaviorSubject } from 'rxjs';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import { backoffDelay } from '../model/random.js';
-import type { Channel, ConnectionSource, ConnectionState, PushRequest, PushResponse } from '../model/sync.js';
+import type {
+  Channel,
+  ConnectionSource,
+  ConnectionState,
+  PokeSource,
+  PushRequest,
+  PushResponse,
+} from '../model/sync.js';
 import { type Clock, systemClock } from '../reactor/clock.js';
 import {
   byteLength,
@@ -45,6 +52,8 @@ export interface WebSocketChannelOptions {
 
 /** A channel to a switchboard over WebSocket, with its connection state. */
 export interface WebSocketChannel extends Channel {
+  /** The server's pokes (and one after each welcome). */
+  readonly pokes: PokeSource;
   readonly connection: ConnectionSource;
   /** The server's reactor id, once welcomed. */
   readonly serverId: string | undefined;

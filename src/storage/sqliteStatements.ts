@@ -3,6 +3,7 @@ import type { WriteBatch } from './backend.js';
 import type { OperationRow } from './schema.js';
 import { decodeValue, type Encoded, encodeValue, keyBytes } from './sqliteCodec.js';
 import type { SqliteDatabase, SqliteStatement } from './sqliteSchema.js';
+import { toEnvelope } from './syncRepository.js';
 
 /**
  * The SQLite backend's prepared statements, and how an op row maps to its columns.
@@ -127,16 +128,7 @@ export function prepareCommit(db: SqliteDatabase): (batch: WriteBatch) => void {
 
 /** The `data` column of an op row. */
 export function operationData(row: OperationRow): OperationData {
-  const data = {
-    id: row.id,
-    documentId: row.documentId,
-    scope: row.scope,
-    branch: row.branch,
-    type: row.type,
-    input: row.input,
-    timestamp: row.timestamp,
-    origin: row.origin,
-  };
+  const data = toEnvelope(row);
   return row.source === undefined ? data : { ...data, source: row.source };
 }
 

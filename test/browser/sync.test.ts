@@ -110,3 +110,34 @@ describe('ping-pong between two reactors on the browser’s IndexedDB', () => {
     expect(await a2.sync.deadLetters()).toEqual([]);
   });
 });
+
+describe('push and pull between two reactors on the browser’s IndexedDB', () => {
+  it('push carries a’s writes to b and never brings b’s back', async () => {
+    const a = await openReactor(uniqueDbName('push-a'), { id: 'a', retry });
+    const b = await openReactor(uniqueDbName('push-b'), { id: 'b', retry });
+    await a.sync.add({ name: 'b', channel: connect(a, b), mode: 'push', batchSize: 20 });
+    await a.createDocument('counter', { id: 'c' });
+    await increments(a, 'c', 50);
+    await b.createDocument('counter', { id: 'only-b' });
+    await a.sync.settled();
+    await expectConverged(a, b, 'c', 50);
+    expect(a.documents.get('only-b')).toBeUndefined();
+    expect(a.sync.status('b')).toMatchObject({ phase: 'idle', push: 'idle', pull: 'disabled', pending: 0 });
+  });
+
+  it('pull fetches b’s writes into a, in pages, and never sends a’s', async () => {
+    const a = await openReactor(uniqueDbName('pull-a'), { id: 'a', retry });
+    const b = await openReactor(uniqueDbName('pull-b'), { id: 'b', retry });
+    await b.createDocument('counter', { id: 'c' });
+    await increments(b, 'c', 60);
+    await a.createDocument('counter', { id: 'only-a' });
+    const pages: number[] = [];
+    const channel = watchPulls(connect(a, b), (response) => pages.push(response.operations.length));
+    await a.sync.add({ name: 'b', channel, mode: 'pull', batchSize: 25 });
+    await a.sync.settled();
+    await expectConverged(b, a, 'c', 60);
+    expect(pages.filter((n) => n > 0)).toEqual([25, 25, 11]);
+    expect(b.documents.get('only-a')).toBeUndefined();
+    expect(a.sync.status('b')).toMatchObject({ push: 'disabled', pulledCursor: b.status().ordinal });
+  });
+});

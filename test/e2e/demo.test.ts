@@ -1,25 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page, type Route } from 'playwright';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, warnNoChromium } from '../chromium.js';
 
 // The demo app (demo/, `npm run demo`) driven in headless Chromium: Debian's, never a download.
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(executablePath);
-if (!hasChromium) {
-  console.warn(
-    [
-      '',
-      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-      `!!! test/e2e/demo.test.ts SKIPPED: no Chromium at ${executablePath}`,
-      '!!! Install it with:  sudo apt-get update && sudo apt-get install -y chromium',
-      '!!! (or point CHROMIUM_PATH at a Chromium binary)',
-      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-      '',
-    ].join('\n'),
-  );
-}
+const hasChromium = chromiumAvailable();
+if (!hasChromium) warnNoChromium('test/e2e/demo.test.ts');
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = `${repo}test-artifacts`;
@@ -71,17 +59,8 @@ describe.skipIf(!hasChromium)('the demo app in Chromium', () => {
     if (local === undefined) throw new Error('the Vite dev server did not report its URL');
     url = local;
     browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-      ],
+      executablePath: CHROMIUM_PATH,
+      args: [...CHROMIUM_ARGS],
     });
   });
 

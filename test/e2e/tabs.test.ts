@@ -1,26 +1,13 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BACKGROUND_TAB_ARGS, CHROMIUM_ARGS, CHROMIUM_PATH, chromiumAvailable, warnNoChromium } from '../chromium.js';
 
 // Tabs of one browser syncing over BroadcastChannel: pages of one Chromium context (Debian's,
 // never a download), each serving test/e2e/tabs/ with its own reactor and IndexedDB database.
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const hasChromium = existsSync(executablePath);
-if (!hasChromium) {
-  console.warn(
-    [
-      '',
-      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-      `!!! test/e2e/tabs.test.ts SKIPPED: no Chromium at ${executablePath}`,
-      '!!! Install it with:  sudo apt-get update && sudo apt-get install -y chromium',
-      '!!! (or point CHROMIUM_PATH at a Chromium binary)',
-      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
-      '',
-    ].join('\n'),
-  );
-}
+const hasChromium = chromiumAvailable();
+if (!hasChromium) warnNoChromium('test/e2e/tabs.test.ts');
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const poll = { timeout: 15_000, interval: 50 };
@@ -49,20 +36,9 @@ describe.skipIf(!hasChromium)('tabs of one browser, over BroadcastChannel', () =
     if (local === undefined) throw new Error('the Vite dev server did not report its URL');
     url = local;
     browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-        // Every tab but one is in the background; their timers must not be throttled.
-        '--disable-background-timer-throttling',
-        '--disable-renderer-backgrounding',
-      ],
+      executablePath: CHROMIUM_PATH,
+      // Every tab but one is in the background; their timers must not be throttled.
+      args: [...CHROMIUM_ARGS, ...BACKGROUND_TAB_ARGS],
     });
   }, 60_000);
 

@@ -101,7 +101,7 @@ describe('switchboard sync', () => {
     const firstPoke = new Promise<void>((resolve) => {
       poked = resolve;
     });
-    toA.pokes?.subscribe(() => {
+    toA.pokes.subscribe(() => {
       pokes += 1;
       poked();
     });
