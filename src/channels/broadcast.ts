@@ -1,7 +1,7 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { classifyError, ReactorError } from '../model/errors.js';
 import type { Channel, Endpoint, SyncMode } from '../model/sync.js';
-import type { Clock } from '../reactor/clock.js';
+import { type Clock, systemClock } from '../reactor/clock.js';
 import type { RemoteOptions } from '../reactor/remoteOptions.js';
 import type { SyncApi } from '../reactor/syncApi.js';
 import { PROTOCOL_VERSION, readClientFrame, readServerFrame, type ServerFrame } from './protocol.js';
@@ -20,6 +20,12 @@ export interface BroadcastTransportOptions {
   readonly channelName?: string;
   /** How long a request waits for the other tab (ms); default 10,000. A closed tab never answers. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Each tab says `here` this often (ms); a peer not heard from for three periods is gone (a tab
+   * that crashed or was killed says no `bye`). Default 30,000: browsers may run a hidden tab's
+   * timers only once a minute, and such a tab must not be taken for gone. 0 turns it off.
+   */
+  readonly heartbeatMs?: number;
   /** The BroadcastChannel class; default the global one. */
   readonly BroadcastChannel?: new (
     name: string,
@@ -91,6 +97,10 @@ export function createBroadcastTransport(
   const server = new RpcServer(reactor.endpoint);
   const clients = new Map<string, RpcClient>();
   const peers$ = new BehaviorSubject<readonly string[]>([]);
+  const clock = options.clock ?? systemClock;
+  const heartbeatMs = options.heartbeatMs ?? 30_000;
+  /** When each peer was last heard from (clock time). */
+  const heard = new Map<string, number>();
   let closed = false;
 
   const post = (message: Message) => {
@@ -101,9 +111,12 @@ export function createBroadcastTransport(
     if (next.length !== peers$.value.length || next.some((id, i) => id !== peers$.value[i])) peers$.next(next);
   };
   const addPeer = (id: string) => {
-    if (id !== me && !peers$.value.includes(id)) setPeers([...peers$.value, id].sort());
+    if (id === me) return;
+    heard.set(id, clock.now());
+    if (!peers$.value.includes(id)) setPeers([...peers$.value, id].sort());
   };
   const removePeer = (id: string) => {
+    heard.delete(id);
     clients
       .get(id)
       ?.failAll(new ReactorError('network', `tab "${id}" left the BroadcastChannel "${name}"`, { retryable: true }));
@@ -171,6 +184,16 @@ export function createBroadcastTransport(
     }),
   );
   post({ xr: 1, kind: 'hello', from: me });
+  let heartbeat: unknown;
+  const beat = () => {
+    post({ xr: 1, kind: 'here', from: me });
+    const silentSince = clock.now() - 3 * heartbeatMs;
+    for (const [peer, at] of heard) {
+      if (at < silentSince) removePeer(peer);
+    }
+    heartbeat = clock.setTimeout(beat, heartbeatMs);
+  };
+  if (heartbeatMs > 0) heartbeat = clock.setTimeout(beat, heartbeatMs);
   // A tab being closed or reloaded says goodbye; one restored from the back/forward cache says hello.
   const page = globalThis as {
     addEventListener?: typeof addEventListener;
@@ -231,6 +254,7 @@ export function createBroadcastTransport(
       if (closed) return;
       post({ xr: 1, kind: 'bye', from: me });
       closed = true;
+      if (heartbeat !== undefined) clock.clearTimeout(heartbeat);
       page.removeEventListener?.('pagehide', onPageHide);
       page.removeEventListener?.('pageshow', onPageShow);
       pokes.unsubscribe();

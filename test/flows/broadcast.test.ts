@@ -80,6 +80,34 @@ describe('BroadcastChannel transport', () => {
     expect((a as Reactor).sync.list().map((s) => s.name)).toEqual(['tab:y']);
   });
 
+  it('a tab that goes silent without saying bye (crashed, killed) is dropped after three heartbeats', async () => {
+    const name = `tabs-${crypto.randomUUID()}`;
+    const a = await openReactor({ id: 'alive' });
+    const ta = createBroadcastTransport(a, { channelName: name, heartbeatMs: 40 });
+    transports.push(ta);
+    ta.syncWithPeers({ mode: 'ping-pong' });
+    // A "tab" that announces itself and then never speaks again.
+    const ghost = new BroadcastChannel(name);
+    ghost.postMessage({ xr: 1, kind: 'hello', from: 'ghost' });
+    expect(await peersOf(ta, 1)).toEqual(['ghost']);
+    await firstValueFrom(
+      a.sync.status$.pipe(
+        filter((all) => all.length === 1),
+        timeout(2000),
+      ),
+    );
+    const start = Date.now();
+    await peersOf(ta, 0);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(80);
+    await firstValueFrom(
+      a.sync.status$.pipe(
+        filter((all) => all.length === 0),
+        timeout(2000),
+      ),
+    );
+    ghost.close();
+  });
+
   it('a request to a tab that never answers times out (retryably)', async () => {
     const name = `tabs-${crypto.randomUUID()}`;
     const a = await openReactor({ id: 'lonely' });
