@@ -20,15 +20,16 @@ import {
   collectGarbage,
   envInteger,
   formatNumber,
-  formatPercent,
   formatTable,
-  median,
   now,
   opsPerSecond,
   progress,
+  type RateRow,
+  type RateSample,
+  rateRow,
   settleWithLatency,
-  summarise,
   verdict,
+  withRatio,
 } from './lib.js';
 
 const ROUNDS = envInteger('B1_ROUNDS', 3);
@@ -63,10 +64,7 @@ const counter = defineDocumentModel({
 const INCREMENT = [{ type: 'INCREMENT', input: { by: 1 } }] as const;
 
 /** One timed run of a scenario: its wall time and each call's (or batch's) latency. */
-interface Sample {
-  readonly ms: number;
-  readonly latencies: readonly number[];
-}
+type Sample = RateSample;
 
 let databases = 0;
 function freshStorage(label: string) {
@@ -251,40 +249,7 @@ async function sequentialPair(label: string): Promise<{ small: Sample; large: Sa
   };
 }
 
-/** One line of the table. */
-interface Row {
-  readonly scenario: string;
-  readonly ops?: number;
-  readonly opsPerSec: number;
-  readonly range?: readonly [number, number];
-  readonly p50?: number;
-  readonly p99?: number;
-  readonly ratio?: string;
-  readonly target?: string;
-  readonly met?: boolean;
-}
-
-function rowOf(scenario: string, ops: number, samples: readonly Sample[]): Row {
-  const rates = samples.map((sample) => opsPerSecond(ops, sample.ms));
-  const { p50, p99 } = summarise(samples.flatMap((sample) => sample.latencies));
-  return {
-    scenario,
-    ops,
-    opsPerSec: median(rates),
-    range: [Math.min(...rates), Math.max(...rates)],
-    p50,
-    p99,
-  };
-}
-
-function withTarget(row: Row, ratio: number, of: string, target: number): Row {
-  return {
-    ...row,
-    ratio: `${formatPercent(ratio)} of ${of}`,
-    target: `≥ ${formatPercent(target, 0)} of ${of}`,
-    met: ratio >= target,
-  };
-}
+type Row = RateRow;
 
 const columns: readonly Column<Row>[] = [
   { header: 'scenario', cell: (row) => row.scenario },
@@ -332,23 +297,23 @@ async function main(): Promise<void> {
     );
   }
 
-  const base = rowOf(
+  const base = rateRow(
     `1. raw Dexie bulkAdd ${BURST_OPS / BASELINE_BATCH}×${BASELINE_BATCH} (latency per batch)`,
     BURST_OPS,
     samples.baseline,
   );
   const burstRow = (label: string, runs: readonly Sample[]) => {
-    const row = rowOf(label, BURST_OPS, runs);
-    return withTarget(row, row.opsPerSec / base.opsPerSec, '1.', BASELINE_TARGET);
+    const row = rateRow(label, BURST_OPS, runs);
+    return withRatio(row, row.opsPerSec / base.opsPerSec, '1.', BASELINE_TARGET);
   };
-  const small = rowOf(`4. sequential, log of ${formatNumber(SMALL_LOG)} ops`, SEQUENTIAL_OPS, samples.small);
-  const largeRow = rowOf(`4. sequential, log of ${formatNumber(LARGE_LOG)} ops`, SEQUENTIAL_OPS, samples.large);
+  const small = rateRow(`4. sequential, log of ${formatNumber(SMALL_LOG)} ops`, SEQUENTIAL_OPS, samples.small);
+  const largeRow = rateRow(`4. sequential, log of ${formatNumber(LARGE_LOG)} ops`, SEQUENTIAL_OPS, samples.large);
   const rows: Row[] = [
     base,
     burstRow('2. reactor burst, 1 document', samples.one),
     burstRow(`3. reactor burst, ${DOCUMENTS} documents`, samples.many),
     small,
-    withTarget(largeRow, largeRow.opsPerSec / small.opsPerSec, '1k', FLAT_TARGET),
+    withRatio(largeRow, largeRow.opsPerSec / small.opsPerSec, '1k', FLAT_TARGET),
     ...POWERHOUSE.map(
       (ref): Row => ({
         scenario: `ref: Powerhouse 6.2.2, sequential, ${formatNumber(ref.logSize)} ops (quoted)`,

@@ -188,3 +188,38 @@ export async function settleAll(promises: readonly Promise<unknown>[]): Promise<
   const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
 }
+
+/** One timed round of a throughput scenario: its duration and the latency of each call. */
+export interface RateSample {
+  readonly ms: number;
+  readonly latencies: readonly number[];
+}
+
+/** A line of a throughput table: median rate over rounds, min–max, latency, and a ratio to a baseline. */
+export interface RateRow {
+  readonly scenario: string;
+  readonly ops?: number;
+  readonly opsPerSec: number;
+  readonly range?: readonly [number, number];
+  readonly p50?: number;
+  readonly p99?: number;
+  readonly ratio?: string;
+  readonly target?: string;
+  readonly met?: boolean;
+}
+
+/** The row of `ops` operations timed in several rounds. */
+export function rateRow(scenario: string, ops: number, samples: readonly RateSample[]): RateRow {
+  const rates = samples.map((sample) => opsPerSecond(ops, sample.ms));
+  const { p50, p99 } = summarise(samples.flatMap((sample) => sample.latencies));
+  return { scenario, ops, opsPerSec: median(rates), range: [Math.min(...rates), Math.max(...rates)], p50, p99 };
+}
+
+/** `row` with its rate as a share of a baseline's (`of` names it), and a target when given. */
+export function withRatio<Row extends RateRow>(row: Row, ratio: number, of: string, target?: number): Row {
+  return {
+    ...row,
+    ratio: `${formatPercent(ratio)} of ${of}`,
+    ...(target === undefined ? {} : { target: `≥ ${formatPercent(target, 0)} of ${of}`, met: ratio >= target }),
+  };
+}

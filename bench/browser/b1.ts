@@ -21,14 +21,15 @@ import {
   type Column,
   envInteger,
   formatNumber,
-  formatPercent,
   formatTable,
   median,
   now,
   opsPerSecond,
   progress,
-  summarise,
+  type RateRow,
+  rateRow,
   verdict,
+  withRatio,
 } from '../lib.js';
 import type { PageSample } from './b1.page.js';
 import type { BenchBrowser } from './chromium.js';
@@ -48,40 +49,16 @@ const BURST_TARGET = 0.6;
 /** Sequential rate at the large log relative to the small one. */
 const FLAT_TARGET = 0.8;
 
-interface Row {
-  readonly scenario: string;
-  readonly ops?: number;
-  readonly opsPerSec: number;
-  readonly range?: readonly [number, number];
-  readonly p50?: number;
-  readonly p99?: number;
+interface Row extends RateRow {
   readonly transactions?: number;
-  readonly ratio?: string;
-  readonly target?: string;
-  readonly met?: boolean;
 }
 
 function rowOf(scenario: string, ops: number, samples: readonly PageSample[]): Row {
-  const rates = samples.map((sample) => opsPerSecond(ops, sample.ms));
-  const { p50, p99 } = summarise(samples.flatMap((sample) => sample.latencies));
-  return {
-    scenario,
-    ops,
-    opsPerSec: median(rates),
-    range: [Math.min(...rates), Math.max(...rates)],
-    p50,
-    p99,
-    transactions: median(samples.map((sample) => sample.transactions)),
-  };
+  return { ...rateRow(scenario, ops, samples), transactions: median(samples.map((sample) => sample.transactions)) };
 }
 
 function ratioTo(row: Row, of: Row, label: string, target?: number): Row {
-  const ratio = row.opsPerSec / of.opsPerSec;
-  return {
-    ...row,
-    ratio: `${formatPercent(ratio)} of ${label}`,
-    ...(target === undefined ? {} : { target: `≥ ${formatPercent(target, 0)} of ${label}`, met: ratio >= target }),
-  };
+  return withRatio(row, row.opsPerSec / of.opsPerSec, label, target);
 }
 
 const columns: readonly Column<Row>[] = [
