@@ -56,6 +56,17 @@ export function createSyncLogic(ports: SyncPorts) {
   const learn = (name: string, from: string | undefined) => {
     if (from !== undefined) peers.set(name, from);
   };
+  /**
+   * Sources a push to `name` must skip: ops that came from that remote, from its reactor id (its
+   * own pushes to us), and from every other remote that is the same reactor (a pull remote beside
+   * a push remote to one peer).
+   */
+  const echoSources = (name: string): string[] => {
+    const peer = peers.get(name);
+    if (peer === undefined) return [name];
+    const sameReactor = [...peers].filter(([, id]) => id === peer).map(([other]) => other);
+    return [...new Set([name, peer, ...sameReactor])];
+  };
   /** Why a remote's answer shows it is another reactor than the one we synced with, if it does. */
   const replaced = (name: string, from: string | undefined): string | undefined => {
     const known = peers.get(name);
@@ -70,7 +81,7 @@ export function createSyncLogic(ports: SyncPorts) {
 
   const pushBatch = fromPromise<PushBatchOutput, RegionInput>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
-    const page = await ports.scan(input.cursor, input.batchSize, input.filter, [input.name, peers.get(input.name)]);
+    const page = await ports.scan(input.cursor, input.batchSize, input.filter, echoSources(input.name));
     const cursor = { remote: input.name, direction: 'push' as const, cursor: page.cursor };
     if (page.operations.length === 0) {
       persistCursor(cursor);

@@ -302,3 +302,25 @@ describe('filters', () => {
     expect(await ids(a, 'c', 'global', 'draft')).toHaveLength(1);
   });
 });
+
+describe('two remotes to one peer', () => {
+  it('a push remote does not send back what a pull remote to the same reactor brought in', async () => {
+    const a = await reactor('a');
+    const b = await reactor('b');
+    const toB = spyChannel(connect(a, b));
+    await a.sync.add({ name: 'b-push', channel: toB.channel, mode: 'push', debounceMs: 0 });
+    await a.sync.add({ name: 'b-pull', channel: connect(a, b), mode: 'pull', pullIntervalMs: 20 });
+    // One push teaches the push remote b's reactor id.
+    await a.createDocument('counter', { id: 'mine' });
+    await a.sync.settled();
+    await b.createDocument('counter', { id: 'theirs' });
+    await increment(b, 'theirs', 4);
+    await a.sync.settled();
+    expect(count(a, 'theirs')).toBe(4);
+    await increment(a, 'mine', 1);
+    await a.sync.settled();
+    const echoed = toB.pushed().filter((op) => op.documentId === 'theirs');
+    expect(echoed).toEqual([]);
+    expect(toB.pushed().filter((op) => op.documentId === 'mine')).toHaveLength(2);
+  });
+});
