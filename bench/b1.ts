@@ -15,6 +15,7 @@
 import { Dexie, type EntityTable } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { createReactor, defineDocumentModel, encodeHlc, type Reactor } from '../src/index.js';
+import type { BaselineRow } from './browser/rawIndexedDb.js';
 import {
   type Column,
   collectGarbage,
@@ -99,20 +100,6 @@ async function burst(reactor: Reactor, count: number, documentFor: (i: number) =
     promises[i] = reactor.mutate(documentFor(i), INCREMENT);
   }
   return settleWithLatency(promises, submittedAt);
-}
-
-/** The raw Dexie table with the reactor's `operations` shape and indexes. */
-interface BaselineRow {
-  readonly ordinal: number;
-  readonly id: string;
-  readonly stream: string;
-  readonly documentId: string;
-  readonly scope: string;
-  readonly branch: string;
-  readonly type: string;
-  readonly input: unknown;
-  readonly timestamp: string;
-  readonly origin: string;
 }
 
 class BaselineDatabase extends Dexie {

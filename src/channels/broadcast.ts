@@ -1,10 +1,16 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
-import { classifyError, ReactorError } from '../model/errors.js';
+import { ReactorError } from '../model/errors.js';
 import type { Channel, Endpoint, SyncMode } from '../model/sync.js';
 import { type Clock, systemClock } from '../reactor/clock.js';
 import type { RemoteOptions } from '../reactor/remoteOptions.js';
 import type { SyncApi } from '../reactor/syncApi.js';
-import { PROTOCOL_VERSION, readClientFrame, readServerFrame, type ServerFrame } from './protocol.js';
+import {
+  answerToUnreadable,
+  PROTOCOL_VERSION,
+  readClientFrame,
+  readServerFrame,
+  type ServerFrame,
+} from './protocol.js';
 import { RpcClient, RpcServer, rpcChannel } from './rpc.js';
 
 /** What the transport needs of a reactor. */
@@ -151,9 +157,8 @@ export function createBroadcastTransport(
       try {
         frame = readClientFrame(raw, Number.POSITIVE_INFINITY);
       } catch (error) {
-        const data = classifyError(error).toData();
-        const id = (raw as { id?: unknown }).id;
-        reply(from)({ v: PROTOCOL_VERSION, type: 'error', ...(typeof id === 'number' ? { id } : {}), error: data });
+        // Tabs share no connection to close: the answer is all.
+        reply(from)(answerToUnreadable(error).frame);
         return;
       }
       if (frame.type !== 'hello') void server.handle(frame, reply(from));

@@ -161,6 +161,19 @@ export function readServerFrame(raw: unknown, maxFrameBytes = Number.POSITIVE_IN
   return readFrame(raw, serverFrame, 'server', maxFrameBytes);
 }
 
+/**
+ * The answer to a frame that could not be read: an error frame (naming the request when its id was
+ * readable) and the close code when the connection must end.
+ */
+export function answerToUnreadable(error: unknown): {
+  readonly frame: ServerFrame;
+  readonly close: number | undefined;
+} {
+  const failure =
+    error instanceof FrameError ? error : new FrameError(error instanceof Error ? error.message : String(error));
+  return { frame: errorFrameOf(failure.toData(), failure.requestId), close: failure.close };
+}
+
 /** An error frame for a failure (anything thrown becomes a ReactorError first). */
 export function errorFrameOf(error: ReactorErrorData, id?: number): ServerFrame {
   return {

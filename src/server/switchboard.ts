@@ -2,11 +2,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import {
-  byteLength,
+  answerToUnreadable,
   CLOSE_CODES,
   DEFAULT_MAX_FRAME_BYTES,
   errorFrameOf,
-  FrameError,
   PROTOCOL_VERSION,
   readClientFrame,
   type ServerFrame,
@@ -178,16 +177,12 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
     const text = data.toString();
     let frame: ReturnType<typeof readClientFrame>;
     try {
-      if (byteLength(text) > maxFrameBytes) {
-        throw new FrameError(`frame of ${byteLength(text)} bytes is over the limit of ${maxFrameBytes} bytes`, {
-          close: CLOSE_CODES.tooBig,
-        });
-      }
       frame = readClientFrame(text, maxFrameBytes);
     } catch (error) {
-      const failure = error instanceof FrameError ? error : new FrameError(classifyError(error).message);
-      send(connection, errorFrameOf(failure.toData(), failure.requestId));
-      if (failure.close !== undefined) connection.socket.close(failure.close, failure.message.slice(0, 120));
+      const { frame: answer, close } = answerToUnreadable(error);
+      send(connection, answer);
+      if (close !== undefined && answer.type === 'error')
+        connection.socket.close(close, answer.error.message.slice(0, 120));
       return;
     }
     if (frame.type === 'hello') {
