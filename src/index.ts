@@ -36,6 +36,7 @@ export { classifyError, ERROR_KINDS, type ErrorKind, ReactorError, type ReactorE
 export { fold } from './model/fold.js';
 export { canonicalJson, hashState } from './model/hash.js';
 export { decodeHlc, encodeHlc, HybridLogicalClock } from './model/hlc.js';
+export { type OperationContent, operationId } from './model/operationId.js';
 export { compareOrder, sortCanonical } from './model/order.js';
 export type {
   Channel,

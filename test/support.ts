@@ -6,6 +6,9 @@ import {
   createReactor,
   type DocumentSnapshot,
   defineDocumentModel,
+  type OperationContent,
+  type OperationEnvelope,
+  operationId,
   type PullRequest,
   type PullResponse,
   type PushRequest,
@@ -36,6 +39,11 @@ export const list = defineDocumentModel({
     ADD: (state: { items: string[] }, input: { item: string }) => ({ items: [...state.items, input.item] }),
   },
 });
+
+/** An op made elsewhere, as a peer would send it: its id derives from its content. */
+export function envelope(content: OperationContent): OperationEnvelope {
+  return { id: operationId(content), ...content };
+}
 
 /** A fresh fake IndexedDB with the matching key range: one per test. */
 export function freshStorage(dbName = 'reactor') {

@@ -1,8 +1,10 @@
 import { createStore } from '@xstate/store';
 import { Observable } from 'rxjs';
+import { sealState } from '../model/data.js';
 import type { AnyDocumentModel } from '../model/documentModel.js';
-import { applyOperation } from '../model/fold.js';
+import { applyOperation, initialStateOf } from '../model/fold.js';
 import { hashState } from '../model/hash.js';
+import { copyRecord, emptyRecord, own } from '../model/keys.js';
 import { compareOrder, type OrderKey, parseStreamKey, streamKey } from '../model/order.js';
 import {
   CREATE_DOCUMENT,
@@ -99,10 +101,11 @@ function insertSorted(list: OperationEnvelope[], op: OperationEnvelope): void {
  */
 export class DocumentProjector {
   readonly store = createStore({
-    context: { documents: {} as Record<string, DocumentSnapshot> },
+    // Keyed by document ids, which may be any string: no prototype (see src/model/keys.ts).
+    context: { documents: emptyRecord<DocumentSnapshot>() },
     on: {
       upsert: (context, event: { snapshots: readonly DocumentSnapshot[] }) => {
-        const documents = { ...context.documents };
+        const documents = copyRecord(context.documents);
         for (const snapshot of event.snapshots) documents[snapshotKey(snapshot.id, snapshot.branch)] = snapshot;
         return { documents };
       },
@@ -183,7 +186,10 @@ export class DocumentProjector {
     const scope = (name: 'global' | 'local') => {
       const projection = this.#streams.get(streamKey({ documentId, scope: name, branch }));
       const model = record?.created ? this.#ports.models.get(record.created.model) : undefined;
-      return { state: projection?.state ?? model?.initialState(), count: projection?.count ?? 0 };
+      return {
+        state: projection?.state ?? (model === undefined ? undefined : initialStateOf(model)),
+        count: projection?.count ?? 0,
+      };
     };
     return {
       exists: record?.created != null,
@@ -215,7 +221,7 @@ export class DocumentProjector {
 
   /** The current snapshot of a document. */
   get(documentId: string, branch: string = DEFAULT_BRANCH): DocumentSnapshot | undefined {
-    return this.store.getSnapshot().context.documents[snapshotKey(documentId, branch)];
+    return own(this.store.getSnapshot().context.documents, snapshotKey(documentId, branch));
   }
 
   /** Every snapshot. */
@@ -227,10 +233,10 @@ export class DocumentProjector {
   observe(documentId: string, branch: string = DEFAULT_BRANCH): Observable<DocumentSnapshot> {
     const key = snapshotKey(documentId, branch);
     return new Observable<DocumentSnapshot>((subscriber) => {
-      let last = this.store.getSnapshot().context.documents[key];
+      let last = own(this.store.getSnapshot().context.documents, key);
       if (last !== undefined) subscriber.next(last);
       const subscription = this.store.subscribe((snapshot) => {
-        const next = snapshot.context.documents[key];
+        const next = own(snapshot.context.documents, key);
         if (next !== undefined && next !== last) {
           last = next;
           subscriber.next(next);
@@ -354,7 +360,7 @@ export class DocumentProjector {
       const projection = this.#projection(list[0] as StoredOperation);
       const first = list[0] as StoredOperation;
       if (projection.state === undefined && projection.count === 0 && projection.last === null) {
-        projection.state = this.#model(record).initialState();
+        projection.state = initialStateOf(this.#model(record));
       }
       if (projection.last !== null && compareOrder(first, projection.last) < 0) {
         rebuilds.set(key, keyOf(first));
@@ -420,13 +426,15 @@ export class DocumentProjector {
       : from === null
         ? []
         : projection.keyframes.filter((keyframe) => compareOrder(keyframe, from) < 0);
+    // A stored keyframe is used only if it still holds a state (it is frozen like every state).
+    while (kept.length > 0 && sealState((kept[kept.length - 1] as KeyframeRow).state) !== undefined) kept.pop();
     const base = kept[kept.length - 1];
     if (!booting) {
       projection.keyframes = kept;
       this.#ports.persist({ dropKeyframesAfter: [{ stream: key, after: base === undefined ? LOWEST : keyOf(base) }] });
     }
     const rows = await this.#ports.readStream(key, base === undefined ? undefined : keyOf(base));
-    projection.state = base === undefined ? this.#model(record).initialState() : base.state;
+    projection.state = base === undefined ? initialStateOf(this.#model(record)) : base.state;
     projection.count = base === undefined ? 0 : base.count;
     projection.last = base === undefined ? null : keyOf(base);
     let replayed = 0;
@@ -452,13 +460,13 @@ export class DocumentProjector {
       for (const branch of branches) {
         const global = this.#streams.get(streamKey({ documentId: record.id, scope: 'global', branch }));
         const local = this.#streams.get(streamKey({ documentId: record.id, scope: 'local', branch }));
-        const state = global?.state ?? model.initialState();
+        const state = global?.state ?? initialStateOf(model);
         snapshots.push({
           id: record.id,
           type: record.created.model,
           branch,
           state,
-          localState: local?.state ?? model.initialState(),
+          localState: local?.state ?? initialStateOf(model),
           revision: global?.count ?? 0,
           hash: hashState(state),
           deleted: record.deleted !== null,

@@ -9,7 +9,7 @@ export type BusEvent =
       readonly type: 'operations.written';
       /** Ops stored by one group commit, in ordinal order. */
       readonly operations: readonly StoredOperation[];
-      /** Which remote each op came from, if any (`op id → remote name`). */
+      /** Which remote each op came from, if any (`op id → remote name`; a prototype-less record). */
       readonly sources: Readonly<Record<string, string>>;
     }
   | { readonly type: 'jobs.settled'; readonly outcomes: readonly JobOutcome[] }

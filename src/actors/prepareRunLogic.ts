@@ -1,11 +1,11 @@
 import { fromPromise } from 'xstate';
 import type { PreparedRun } from '../machines/jobRun.js';
 import type { AnyDocumentModel } from '../model/documentModel.js';
-import type { ReactorErrorData } from '../model/errors.js';
-import { ReactorError } from '../model/errors.js';
-import { describeFailure } from '../model/fold.js';
-import type { HybridLogicalClock } from '../model/hlc.js';
+import { classifyError, ReactorError, type ReactorErrorData } from '../model/errors.js';
+import { applyOperation, initialStateOf, reducerOf } from '../model/fold.js';
+import { decodeHlc, type HybridLogicalClock } from '../model/hlc.js';
 import { refOf } from '../model/jobs.js';
+import { operationId } from '../model/operationId.js';
 import type { SyncCursor } from '../model/sync.js';
 import {
   CREATE_DOCUMENT,
@@ -27,9 +27,10 @@ export interface PrepareRunPorts {
   readonly reactorId: string;
   readonly models: ReadonlyMap<string, AnyDocumentModel>;
   readonly hlc: HybridLogicalClock;
-  readonly newOperationId: () => string;
+  /** How far ahead of `now()` a received op's timestamp may be (ms); later ones are refused. */
+  readonly maxClockDrift: number;
   readonly read: (documentId: string, branch: string) => Promise<DocumentReading>;
-  /** Physical time, for dead-letter timestamps. */
+  /** Physical time: dead-letter timestamps and the clock-drift bound. */
   readonly now: () => number;
   /** The model named by a CREATE of this document that was refused here (a dead letter), if any. */
   readonly refusedModel?: (documentId: string) => Promise<string | undefined>;
@@ -54,7 +55,7 @@ function fromReading(reading: DocumentReading): Working {
   };
 }
 
-/** A new op of a mutate job, stamped with a fresh id and HLC timestamp. */
+/** A new op of a mutate job, stamped with an HLC timestamp; its id derives from its content. */
 function makeOp(
   ports: PrepareRunPorts,
   job: MutateJob,
@@ -63,8 +64,7 @@ function makeOp(
   input: unknown,
   index: number,
 ): Operation {
-  return {
-    id: ports.newOperationId(),
+  const content = {
     documentId: job.documentId,
     scope,
     branch: job.branch,
@@ -72,8 +72,8 @@ function makeOp(
     input,
     timestamp: ports.hlc.next(),
     origin: ports.reactorId,
-    index,
   };
+  return { id: operationId(content), ...content, index };
 }
 
 /**
@@ -97,8 +97,8 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
     made.push(makeOp(ports, job, 'document', CREATE_DOCUMENT, { model: job.create }, 0));
     working.exists = true;
     working.model = job.create;
-    working.scopes.global = { state: model.initialState(), count: 0 };
-    working.scopes.local = { state: model.initialState(), count: 0 };
+    working.scopes.global = { state: initialStateOf(model), count: 0 };
+    working.scopes.local = { state: initialStateOf(model), count: 0 };
     return made;
   }
   if (!working.exists) {
@@ -122,22 +122,21 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
   const next = { global: { ...working.scopes.global }, local: { ...working.scopes.local } };
   for (const action of job.actions) {
     const scope = action.scope ?? 'global';
-    const reducer = model.reducers[action.type] as ((s: unknown, i: unknown) => unknown) | undefined;
-    if (reducer === undefined) {
+    if (reducerOf(model, action.type) === undefined) {
       throw new ReactorError(
         'validation',
         `model "${model.type}" has no action "${action.type}"; expected one of: ${Object.keys(model.reducers).join(', ')}`,
       );
     }
-    try {
-      next[scope].state = reducer(next[scope].state, action.input);
-    } catch (error) {
+    // The same function the view folds with: both start from the same (frozen) state.
+    const applied = applyOperation(model, next[scope].state, { type: action.type, input: action.input });
+    if (applied.error !== undefined) {
       throw new ReactorError(
         'validation',
-        `reducer "${action.type}" of model "${model.type}" rejected the input for document ${doc}: ${describeFailure(error)}; nothing was written`,
-        { cause: error },
+        `reducer "${action.type}" of model "${model.type}" rejected the input for document ${doc}: ${applied.error}; nothing was written`,
       );
     }
+    next[scope].state = applied.state;
     made.push(makeOp(ports, job, scope, action.type, action.input, next[scope].count));
     next[scope].count += 1;
   }
@@ -147,11 +146,7 @@ function runMutate(job: MutateJob, working: Working, ports: PrepareRunPorts): Op
 }
 
 function outcomeOf(jobId: string, error: unknown): JobOutcome {
-  const data =
-    error instanceof ReactorError
-      ? error.toData()
-      : { kind: 'internal' as const, message: describeFailure(error), retryable: false };
-  return { jobId, ok: false, error: data };
+  return { jobId, ok: false, error: classifyError(error).toData() };
 }
 
 /** What a load job keeps and refuses. */
@@ -173,9 +168,22 @@ async function judgeLoad(
   types: Map<string, string | null>,
 ): Promise<LoadVerdict> {
   const verdict: LoadVerdict = { accepted: [], rejected: [] };
-  const reject = (op: OperationEnvelope, kind: ReactorErrorData['kind'], message: string) =>
-    verdict.rejected.push({ op, reason: { kind, message, retryable: false } });
+  const reject = (op: OperationEnvelope, kind: ReactorErrorData['kind'], message: string, retryable = false) =>
+    verdict.rejected.push({ op, reason: { kind, message, retryable } });
+  const latestAllowed = ports.now() + ports.maxClockDrift;
   for (const op of job.operations) {
+    const wall = decodeHlc(op.timestamp).wall;
+    if (wall > latestAllowed) {
+      // Not applied and the clock does not move: one far-future op must not drag every later
+      // local write with it. It may be taken again (sync.retry) once the time has come.
+      reject(
+        op,
+        'clock-drift',
+        `operation ${JSON.stringify(op.id)} is stamped ${new Date(Math.min(wall, 8.64e15)).toISOString()}, ${Math.round((wall - ports.now()) / 1000)} s ahead of this reactor's clock (maxClockDrift is ${ports.maxClockDrift} ms)`,
+        true,
+      );
+      continue;
+    }
     if (!types.has(op.documentId)) {
       const reading = await ports.read(op.documentId, DEFAULT_BRANCH);
       // A CREATE refused earlier still tells the type, so later ops of the document are refused alike.
@@ -237,38 +245,45 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
     const retried: string[] = [];
     let source: string | undefined;
     for (const job of input.jobs) {
+      // Reads (the view, sync rows) are outside the per-job catch: a storage failure there fails the
+      // whole preparation, which the run retries when the failure is transient.
+      if (job.kind === 'load') {
+        const verdict = await judgeLoad(job, ports, types);
+        // Only accepted ops move the clock. Timestamps order as strings, so moving past the latest
+        // moves past them all.
+        let latest: string | undefined;
+        for (const op of verdict.accepted) if (latest === undefined || op.timestamp > latest) latest = op.timestamp;
+        if (latest !== undefined) ports.hlc.receive(latest);
+        operations.push(...verdict.accepted);
+        source = job.source;
+        if (job.cursor !== undefined) cursors.push(job.cursor);
+        if (job.retrying !== undefined) retried.push(...job.retrying);
+        const direction = job.direction ?? 'receive';
+        const remote = job.source ?? '(local)';
+        const refusals = [
+          ...(job.refused ?? []).map(({ operation, reason }) => ({ op: operation, reason })),
+          ...verdict.rejected,
+        ];
+        for (const { op, reason } of refusals) {
+          deadLetters.push({
+            id: `${direction}:${remote}:${op.id}`,
+            remote,
+            direction,
+            operation: op,
+            reason,
+            at: ports.now(),
+          });
+        }
+        const rejected = refusals.map(({ op, reason }) => ({ id: op.id, reason }));
+        outcomes.push({ jobId: job.id, ok: true, operations: [], stored: 0, duplicates: 0, rejected });
+        continue;
+      }
+      let state = working.get(job.branch);
+      if (state === undefined) {
+        state = fromReading(await ports.read(job.documentId, job.branch));
+        working.set(job.branch, state);
+      }
       try {
-        if (job.kind === 'load') {
-          // Timestamps order as strings, so moving past the latest moves past them all.
-          let latest: string | undefined;
-          for (const op of job.operations) if (latest === undefined || op.timestamp > latest) latest = op.timestamp;
-          if (latest !== undefined) ports.hlc.receive(latest);
-          const verdict = await judgeLoad(job, ports, types);
-          operations.push(...verdict.accepted);
-          source = job.source;
-          if (job.cursor !== undefined) cursors.push(job.cursor);
-          if (job.retrying !== undefined) retried.push(...job.retrying);
-          for (const { op, reason } of verdict.rejected) {
-            const direction = job.direction ?? 'receive';
-            const remote = job.source ?? '(local)';
-            deadLetters.push({
-              id: `${direction}:${remote}:${op.id}`,
-              remote,
-              direction,
-              operation: op,
-              reason,
-              at: ports.now(),
-            });
-          }
-          const rejected = verdict.rejected.map(({ op, reason }) => ({ id: op.id, reason }));
-          outcomes.push({ jobId: job.id, ok: true, operations: [], stored: 0, duplicates: 0, rejected });
-          continue;
-        }
-        let state = working.get(job.branch);
-        if (state === undefined) {
-          state = fromReading(await ports.read(job.documentId, job.branch));
-          working.set(job.branch, state);
-        }
         const made = runMutate(job, state, ports);
         // The store copies envelope fields into its rows, so the ops can go as they are.
         operations.push(...made);

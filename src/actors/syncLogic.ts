@@ -1,12 +1,14 @@
 import { EMPTY, map, Observable } from 'rxjs';
 import { type EventObject, fromEventObservable, fromPromise, type Subscribable } from 'xstate';
 import type { PullPageOutput, PushBatchOutput } from '../machines/remote/remoteSetup.js';
-import { ReactorError } from '../model/errors.js';
+import { classifyError, ReactorError } from '../model/errors.js';
 import {
   type Channel,
+  includesLocal,
   type PullRequest,
   parsePullResponse,
   parsePushResponse,
+  pulledFrom,
   type SyncFilter,
 } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
@@ -30,9 +32,7 @@ export interface SyncPorts {
 
 /** Anything a channel throws becomes a ReactorError; unknown failures count as (retryable) network errors. */
 export function channelError(error: unknown, what: string): ReactorError {
-  if (error instanceof ReactorError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new ReactorError('network', `${what} failed: ${message}`, { retryable: true, cause: error });
+  return classifyError(error, { origin: 'channel', what });
 }
 
 function requireChannel(ports: SyncPorts, name: string): Channel {
@@ -130,7 +130,12 @@ export function createSyncLogic(ports: SyncPorts) {
     } catch (error) {
       throw channelError(error, `pull from "${input.name}"`);
     }
-    const page = parsePullResponse(raw);
+    // The page is checked op by op: the server may answer only what our filter asked for, and
+    // may never hand us `local` ops unless the filter names that scope.
+    const page = parsePullResponse(raw, {
+      acceptLocal: includesLocal(input.filter),
+      filter: input.filter ?? {},
+    });
     // A serving log shorter than our cursor lost data (or is a new reactor): start over.
     const reset =
       replaced(input.name, page.from) ??
@@ -147,6 +152,7 @@ export function createSyncLogic(ports: SyncPorts) {
       source: input.name,
       direction: 'pull',
       cursor: { remote: input.name, direction: 'pull', cursor },
+      ...(page.refused.length === 0 ? {} : { refused: page.refused }),
     });
     return { cursor, received: outcome.stored, hasMore: page.hasMore, ...epochOf(input) };
   });
@@ -154,7 +160,7 @@ export function createSyncLogic(ports: SyncPorts) {
   const probe = fromPromise<void, { name: string }>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
     try {
-      const from = parsePullResponse(await channel.pull({ from: ports.reactorId, cursor: 0, limit: 0 })).from;
+      const from = pulledFrom(await channel.pull({ from: ports.reactorId, cursor: 0, limit: 0 }));
       // Only a first answer teaches the peer's id: a changed one is for push or pull to notice.
       if (!peers.has(input.name)) learn(input.name, from);
     } catch (error) {

@@ -6,6 +6,7 @@ import type { RemoteOptions } from '../reactor/remoteOptions.js';
 import type { SyncApi } from '../reactor/syncApi.js';
 import {
   answerToUnreadable,
+  FrameError,
   PROTOCOL_VERSION,
   readClientFrame,
   readServerFrame,
@@ -161,13 +162,16 @@ export function createBroadcastTransport(
         reply(from)(answerToUnreadable(error).frame);
         return;
       }
-      if (frame.type !== 'hello') void server.handle(frame, reply(from));
+      // The source of pushed ops is the tab the message came from.
+      if (frame.type !== 'hello') void server.handle(frame, reply(from), { peer: from });
       return;
     }
+    const client = clients.get(from);
     try {
-      clients.get(from)?.receive(readServerFrame(raw));
-    } catch {
-      // A malformed answer leaves its request to time out; nothing else depends on it.
+      client?.receive(readServerFrame(raw));
+    } catch (error) {
+      // An unreadable answer to a request fails that request now, not at its timeout.
+      if (error instanceof FrameError && error.requestId !== undefined) client?.fail(error.requestId, error);
     }
   }
 

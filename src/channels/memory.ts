@@ -31,12 +31,12 @@ export function connect(a: Reachable, b: Reachable, options: { network?: SimNetw
     async push(request: PushRequest) {
       ensureOpen();
       const copy = structuredClone(request);
-      return network.deliver(a.id, b.id, () => b.endpoint.push(copy));
+      return network.deliver(a.id, b.id, () => b.endpoint.push(copy, { peer: a.id }));
     },
     async pull(request: PullRequest) {
       ensureOpen();
       const copy = structuredClone(request);
-      return network.deliver(a.id, b.id, () => b.endpoint.pull(copy));
+      return network.deliver(a.id, b.id, () => b.endpoint.pull(copy, { peer: a.id }));
     },
     pokes,
     close() {

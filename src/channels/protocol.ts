@@ -9,7 +9,7 @@ import { ERROR_KINDS, ReactorError, type ReactorErrorData } from '../model/error
  * Bodies (push and pull requests and responses) are parsed by the endpoint and the channel, as for
  * every other transport; this layer checks only the frame around them.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The largest frame accepted by default (bytes of its JSON text). */
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;

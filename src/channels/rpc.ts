@@ -5,9 +5,10 @@ import {
   type Endpoint,
   type Poke,
   type PullRequest,
+  type PullResponse,
   type PushRequest,
-  parsePullResponse,
   parsePushResponse,
+  type RequestContext,
 } from '../model/sync.js';
 import { type Clock, systemClock } from '../reactor/clock.js';
 import { type ClientFrame, errorFrameOf, PROTOCOL_VERSION, type RequestFrame, type ServerFrame } from './protocol.js';
@@ -90,6 +91,13 @@ export class RpcClient {
     }
   }
 
+  /** Rejects one request at once (its answer could not be read). Returns false if it was not waiting. */
+  fail(id: number, error: ReactorError): boolean {
+    const pending = this.#settle(id);
+    pending?.reject(error);
+    return pending !== undefined;
+  }
+
   /** Rejects every request in flight (the link went down or the channel closed). */
   failAll(error: ReactorError): void {
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
@@ -104,7 +112,10 @@ export class RpcClient {
   }
 }
 
-/** A channel whose calls go through an {@link RpcClient}; answers are parsed (they are untrusted). */
+/**
+ * A channel whose calls go through an {@link RpcClient}. Answers are untrusted: the sync actor that
+ * asked parses a pulled page op by op; a push answer is parsed here.
+ */
 export function rpcChannel(
   client: RpcClient,
   close: () => void | Promise<void>,
@@ -115,7 +126,7 @@ export function rpcChannel(
       return parsePushResponse(await client.request('push', request));
     },
     async pull(request: PullRequest) {
-      return parsePullResponse(await client.request('pull', request));
+      return (await client.request('pull', request)) as PullResponse;
     },
     pokes: client.pokes,
     close,
@@ -140,12 +151,17 @@ export class RpcServer {
     return this.#inFlight.size;
   }
 
-  /** Serves one request; `reply` gets the answer (never throws). */
-  handle(frame: RequestFrame, reply: (frame: ServerFrame) => void): Promise<void> {
+  /**
+   * Serves one request; `reply` gets the answer (never throws). `context` names the peer the
+   * transport delivered it from: that, not the body's `from`, is the source of pushed ops.
+   */
+  handle(frame: RequestFrame, reply: (frame: ServerFrame) => void, context?: RequestContext): Promise<void> {
     const work = (async () => {
       try {
         const body =
-          frame.type === 'push' ? await this.#endpoint.push(frame.body) : await this.#endpoint.pull(frame.body);
+          frame.type === 'push'
+            ? await this.#endpoint.push(frame.body, context)
+            : await this.#endpoint.pull(frame.body, context);
         reply({ v: PROTOCOL_VERSION, type: 'result', id: frame.id, body });
       } catch (error) {
         reply(errorFrameOf(classifyError(error).toData(), frame.id));

@@ -14,6 +14,7 @@ import {
   byteLength,
   type ClientFrame,
   DEFAULT_MAX_FRAME_BYTES,
+  FrameError,
   PROTOCOL_VERSION,
   readServerFrame,
 } from './protocol.js';
@@ -188,7 +189,10 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
         try {
           frame = readServerFrame(typeof event.data === 'string' ? event.data : String(event.data));
         } catch (error) {
-          lastError = (error as ReactorError).toData();
+          const failure = error instanceof FrameError ? error : new FrameError(String(error));
+          lastError = failure.toData();
+          // An unreadable answer to a request fails that request now, not at its timeout.
+          if (failure.requestId !== undefined) client.fail(failure.requestId, failure);
           return;
         }
         if (frame.type === 'welcome') {

@@ -1,5 +1,5 @@
 import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
-import type { ReactorErrorData } from '../model/errors.js';
+import { classifyError, type ReactorErrorData } from '../model/errors.js';
 import { backoffDelay, nextRandom } from '../model/random.js';
 import type { Job, JobOutcome } from '../model/types.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
@@ -115,6 +115,8 @@ export const jobRunMachine = setup({
   guards: {
     isOwnReply: ({ context, event }) =>
       (event.type === 'store.committed' ? event.result.writeId : event.writeId) === context.prepared?.write.writeId,
+    canRetryPreparing: ({ context, event }) =>
+      classifyError((event as { error?: unknown }).error).retryable && context.attempt + 1 < context.retry.maxAttempts,
     canRetry: ({ context, event }) =>
       event.type === 'store.failed' &&
       event.writeId === context.prepared?.write.writeId &&
@@ -134,17 +136,39 @@ export const jobRunMachine = setup({
         src: 'prepareRun',
         input: ({ context }) => ({ runId: context.runId, jobs: context.jobs }),
         onDone: { target: 'committing', actions: assign({ prepared: ({ event }) => event.output }) },
-        onError: {
-          target: 'failed',
-          actions: assign({
-            outcomes: ({ context, event }) =>
-              failAll(context.jobs, {
-                kind: 'internal',
-                message: `preparing jobs failed: ${event.error instanceof Error ? event.error.message : String(event.error)}`,
-                retryable: false,
-              }),
-          }),
-        },
+        onError: [
+          {
+            // A transient read failure (storage) is retried like a failed commit.
+            guard: 'canRetryPreparing',
+            target: 'backingOffPreparing',
+            actions: assign(({ context, event }) => {
+              const [draw, seed] = nextRandom(context.seed);
+              return {
+                seed,
+                lastError: classifyError(event.error).toData(),
+                delayMs: backoffDelay(context.attempt, draw, context.retry.baseMs, context.retry.maxMs),
+              };
+            }),
+          },
+          {
+            target: 'failed',
+            actions: assign(({ context, event }) => {
+              const error = classifyError(event.error).toData();
+              return {
+                lastError: error,
+                outcomes: failAll(context.jobs, {
+                  ...error,
+                  message: `preparing jobs failed: ${error.message} (after ${context.attempt + 1} attempt${context.attempt === 0 ? '' : 's'}; nothing was written)`,
+                }),
+              };
+            }),
+          },
+        ],
+      },
+    },
+    backingOffPreparing: {
+      after: {
+        retryDelay: { target: 'preparing', actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
       },
     },
     committing: {

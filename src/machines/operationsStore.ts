@@ -1,5 +1,5 @@
 import { type AnyActorRef, assign, enqueueActions, fromPromise, setup } from 'xstate';
-import type { ReactorErrorData } from '../model/errors.js';
+import { classifyError, type ReactorErrorData } from '../model/errors.js';
 import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
 
 /** A write waiting for a transaction, with whom to tell the outcome. */
@@ -73,10 +73,8 @@ export const operationsStoreMachine = setup({
   },
   guards: {
     hasPending: ({ context }) => context.pending.length > 0,
-    canIsolate: ({ context, event }) => {
-      const error = (event as { error?: unknown }).error as { retryable?: boolean } | undefined;
-      return context.inflight.length > 1 && error?.retryable !== true;
-    },
+    canIsolate: ({ context, event }) =>
+      context.inflight.length > 1 && !classifyError((event as { error?: unknown }).error).retryable,
   },
 }).createMachine({
   id: 'operationsStore',
@@ -158,9 +156,5 @@ export const operationsStoreMachine = setup({
 });
 
 function toErrorData(error: unknown): ReactorErrorData {
-  if (typeof error === 'object' && error !== null && 'kind' in error && 'message' in error) {
-    const data = error as { kind: ReactorErrorData['kind']; message: string; retryable?: boolean };
-    return { kind: data.kind, message: data.message, retryable: data.retryable === true };
-  }
-  return { kind: 'internal', message: String(error), retryable: false };
+  return classifyError(error).toData();
 }

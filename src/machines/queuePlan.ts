@@ -1,7 +1,11 @@
 import { laneOf } from '../model/jobs.js';
+import { copyRecord, emptyRecord, own } from '../model/keys.js';
 import type { Job } from '../model/types.js';
 
-/** The queue's bookkeeping: FIFO of jobs per document and which documents are running. */
+/**
+ * The queue's bookkeeping: FIFO of jobs per document and which documents are running. Lanes are
+ * document ids (any string), so the records have no prototype (see `src/model/keys.ts`).
+ */
 export interface QueueState {
   readonly pending: Readonly<Record<string, readonly Job[]>>;
   /** Documents with pending jobs and nothing running, in the order they became ready. */
@@ -17,28 +21,33 @@ export interface RunRequest {
 }
 
 /** The empty queue. */
-export const EMPTY_QUEUE: QueueState = { pending: {}, ready: [], running: {}, runningCount: 0 };
+export const EMPTY_QUEUE: QueueState = Object.freeze({
+  pending: emptyRecord<readonly Job[]>(),
+  ready: [],
+  running: emptyRecord<number>(),
+  runningCount: 0,
+});
 
 /** Adds jobs at the tail of their documents' FIFOs. */
 export function addJobs(state: QueueState, jobs: readonly Job[]): QueueState {
-  const pending: Record<string, readonly Job[]> = { ...state.pending };
-  const added: Record<string, Job[]> = {};
+  const pending = copyRecord(state.pending);
+  const added = new Map<string, Job[]>();
   const ready = [...state.ready];
   for (const job of jobs) {
     const lane = laneOf(job);
-    let list = added[lane];
+    let list = added.get(lane);
     if (list === undefined) {
       list = [];
-      added[lane] = list;
-      const known = state.pending[lane];
-      if ((known === undefined || known.length === 0) && state.running[lane] === undefined) {
+      added.set(lane, list);
+      const known = own(state.pending, lane);
+      if ((known === undefined || known.length === 0) && own(state.running, lane) === undefined) {
         ready.push(lane);
       }
     }
     list.push(job);
   }
-  for (const [documentId, list] of Object.entries(added)) {
-    pending[documentId] = [...(state.pending[documentId] ?? []), ...list];
+  for (const [documentId, list] of added) {
+    pending[documentId] = [...(own(state.pending, documentId) ?? []), ...list];
   }
   return { ...state, pending, ready };
 }
@@ -49,14 +58,14 @@ export function addJobs(state: QueueState, jobs: readonly Job[]): QueueState {
  */
 export function planRuns(state: QueueState, concurrency: number, maxBatch: number): [QueueState, RunRequest[]] {
   if (state.ready.length === 0 || state.runningCount >= concurrency) return [state, []];
-  const pending: Record<string, readonly Job[]> = { ...state.pending };
-  const running: Record<string, number> = { ...state.running };
+  const pending = copyRecord(state.pending);
+  const running = copyRecord(state.running);
   const ready = [...state.ready];
   const runs: RunRequest[] = [];
   let runningCount = state.runningCount;
   while (runningCount < concurrency && ready.length > 0) {
     const documentId = ready.shift() as string;
-    const list = pending[documentId] ?? [];
+    const list = own(pending, documentId) ?? [];
     const kind = list[0]?.kind;
     let take = 0;
     while (take < list.length && take < maxBatch && list[take]?.kind === kind) take += 1;
@@ -73,10 +82,10 @@ export function planRuns(state: QueueState, concurrency: number, maxBatch: numbe
 
 /** Marks a document's run finished; it becomes ready again if more jobs wait. */
 export function finishRun(state: QueueState, documentId: string): QueueState {
-  if (state.running[documentId] === undefined) return state;
-  const running = { ...state.running };
+  if (own(state.running, documentId) === undefined) return state;
+  const running = copyRecord(state.running);
   delete running[documentId];
-  const more = (state.pending[documentId]?.length ?? 0) > 0;
+  const more = (own(state.pending, documentId)?.length ?? 0) > 0;
   return {
     ...state,
     running,

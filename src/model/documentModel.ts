@@ -1,3 +1,4 @@
+import { sealState } from './data.js';
 import { ReactorError } from './errors.js';
 
 /** A pure reducer: `(state, input) => nextState`. It never reads the clock, randomness or IO. */
@@ -24,7 +25,9 @@ const RESERVED = new Set(['CREATE_DOCUMENT', 'DELETE_DOCUMENT']);
 
 /**
  * Defines a document model. Checks the definition eagerly so a typo fails at start-up, not at the
- * first mutation.
+ * first mutation: the type, every reducer, and that `initialState()` returns plain data. The
+ * reducers are kept in a prototype-less object, so an action type such as `toString` or
+ * `constructor` is a reducer only when the model defines one.
  */
 export function defineDocumentModel<TState, TReducers extends Reducers<TState>>(definition: {
   type: string;
@@ -44,13 +47,20 @@ export function defineDocumentModel<TState, TReducers extends Reducers<TState>>(
   if (typeof definition.reducers !== 'object' || definition.reducers === null) {
     throw new ReactorError('validation', `${where}: "reducers" must be an object of functions`);
   }
-  for (const [name, reducer] of Object.entries(definition.reducers)) {
+  const reducers = Object.create(null) as Record<string, unknown>;
+  for (const name of Object.keys(definition.reducers)) {
+    const reducer = definition.reducers[name];
     if (typeof reducer !== 'function') {
       throw new ReactorError('validation', `${where}: reducer "${name}" must be a function`);
     }
     if (RESERVED.has(name)) {
       throw new ReactorError('validation', `${where}: "${name}" is reserved for the document scope`);
     }
+    Object.defineProperty(reducers, name, { value: reducer, enumerable: true });
   }
-  return Object.freeze({ ...definition, reducers: Object.freeze({ ...definition.reducers }) });
+  const refusal = sealState(definition.initialState());
+  if (refusal !== undefined) {
+    throw new ReactorError('validation', `${where}: initialState(): ${refusal.replace('the reducer', 'it')}`);
+  }
+  return Object.freeze({ ...definition, reducers: Object.freeze(reducers) as TReducers });
 }

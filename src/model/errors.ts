@@ -10,6 +10,7 @@ export const ERROR_KINDS = [
   'auth',
   'protocol',
   'stopped',
+  'clock-drift',
   'internal',
 ] as const;
 
@@ -23,7 +24,7 @@ export interface ReactorErrorData {
   readonly retryable: boolean;
 }
 
-const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorKind> = new Set(['storage', 'network', 'timeout']);
+const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorKind> = new Set(['storage', 'network', 'timeout', 'clock-drift']);
 
 /** The single error class of xstate-reactor: every rejection a user sees is one of these. */
 export class ReactorError extends Error {
@@ -79,17 +80,32 @@ function retryableByName(name: string | undefined): boolean | undefined {
   return undefined;
 }
 
+/** Where an error came from, when that changes what an unknown error means. */
+export interface ClassifyContext {
+  /**
+   * `channel`: thrown by a transport. An error the classifier does not know (a `TypeError: fetch
+   * failed`, a socket reset) is then a retryable `network` error, not an `internal` one.
+   */
+  readonly origin?: 'channel';
+  /** What was being done, for the message of an error that is not a ReactorError yet. */
+  readonly what?: string;
+}
+
 /**
  * Turns anything thrown into a {@link ReactorError}. This is the one place that decides what is
  * retryable: storage errors that a later attempt may not hit (aborts, time-outs, quota) are; a
- * constraint or data error is not.
+ * constraint or data error is not; an unknown error from a channel is a retryable network error;
+ * any other unknown error is a non-retryable `internal` one.
  */
-export function classifyError(error: unknown): ReactorError {
+export function classifyError(error: unknown, context: ClassifyContext = {}): ReactorError {
   if (error instanceof ReactorError) return error;
+  const prefix = context.what === undefined ? '' : `${context.what} failed: `;
+  const text =
+    typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string'
+      ? ((error as { message: string }).message as string)
+      : String(error);
   if (typeof error === 'object' && error !== null) {
     const name = errorName(error);
-    const message = (error as { message?: unknown }).message;
-    const text = typeof message === 'string' ? message : String(error);
     if (name !== undefined) {
       // Dexie's BulkError carries the per-item failures instead of an inner error.
       const failures = (error as { failures?: unknown }).failures;
@@ -100,20 +116,19 @@ export function classifyError(error: unknown): ReactorError {
       const byInner = retryableByName(innerName);
       const retryable = byInner ?? retryableByName(name);
       const effective = byInner === undefined ? name : (innerName as string);
-      if (retryable === true) {
-        return new ReactorError('storage', `storage failed (${effective}): ${text}`, {
-          retryable: true,
-          cause: error,
-        });
-      }
-      if (retryable === false) {
-        return new ReactorError('storage', `storage rejected the write (${effective}): ${text}`, {
-          retryable: false,
-          cause: error,
-        });
+      if (retryable !== undefined && context.origin !== 'channel') {
+        return new ReactorError(
+          'storage',
+          retryable
+            ? `${prefix}storage failed (${effective}): ${text}`
+            : `${prefix}storage rejected the write (${effective}): ${text}`,
+          { retryable, cause: error },
+        );
       }
     }
-    return new ReactorError('internal', text, { retryable: false, cause: error });
   }
-  return new ReactorError('internal', String(error), { retryable: false, cause: error });
+  if (context.origin === 'channel') {
+    return new ReactorError('network', `${prefix}${text}`, { retryable: true, cause: error });
+  }
+  return new ReactorError('internal', `${prefix}${text}`, { retryable: false, cause: error });
 }

@@ -18,6 +18,8 @@ export interface HlcTimestamp extends HlcState {
 
 const WALL_WIDTH = 11;
 const LOGICAL_WIDTH = 5;
+/** The largest wall time (ms since 1970) a timestamp can hold: about 4 million years from now. */
+export const MAX_WALL = 36 ** WALL_WIDTH - 1;
 const MAX_LOGICAL = 36 ** LOGICAL_WIDTH - 1;
 // `s`: a node is any reactor id, and ids may contain line breaks.
 const PATTERN = /^([0-9a-z]{11}):([0-9a-z]{5}):(.+)$/s;
@@ -25,8 +27,28 @@ const PATTERN = /^([0-9a-z]{11}):([0-9a-z]{5}):(.+)$/s;
 /** The clock before anything happened. */
 export const HLC_ZERO: HlcState = Object.freeze({ wall: 0, logical: 0 });
 
-/** Encodes a timestamp so that string order is time order. */
+function encodable(state: HlcState): boolean {
+  return (
+    Number.isInteger(state.wall) &&
+    Number.isInteger(state.logical) &&
+    state.wall >= 0 &&
+    state.wall <= MAX_WALL &&
+    state.logical >= 0 &&
+    state.logical <= MAX_LOGICAL
+  );
+}
+
+/**
+ * Encodes a timestamp so that string order is time order. A state the fixed-width form cannot
+ * hold (past {@link MAX_WALL}) is refused: it would not sort, nor parse, as a timestamp.
+ */
 export function encodeHlc(state: HlcState, node: string): string {
+  if (!encodable(state)) {
+    throw new ReactorError(
+      'internal',
+      `the hybrid logical clock reached ${state.wall}:${state.logical}, which no timestamp can hold (the largest wall time is ${MAX_WALL} ms); this reactor cannot stamp new operations`,
+    );
+  }
   return `${state.wall.toString(36).padStart(WALL_WIDTH, '0')}:${state.logical
     .toString(36)
     .padStart(LOGICAL_WIDTH, '0')}:${node}`;
@@ -93,17 +115,32 @@ export class HybridLogicalClock {
     this.#state = state;
   }
 
-  /** A fresh timestamp, later than every one made or seen before. */
+  /** A fresh timestamp, later than every one made or seen before. Throws when the clock is spent. */
   next(): string {
-    this.#state = tickHlc(this.#state, this.#now());
-    return encodeHlc(this.#state, this.#node);
+    const next = tickHlc(this.#state, this.#now());
+    const timestamp = encodeHlc(next, this.#node);
+    this.#state = next;
+    return timestamp;
   }
 
-  /** Moves the clock past a timestamp seen on a received op. */
+  /**
+   * Moves the clock past a timestamp seen on a received op. The caller has checked that the op is
+   * not too far ahead (see `maxClockDrift`); one the clock could never move past is refused.
+   */
   receive(timestamp: string): void {
     const remote = decodeHlc(timestamp);
     if (compareHlc(remote, this.#state) < 0) return;
-    this.#state = receiveHlc(this.#state, remote, this.#now());
+    const next = receiveHlc(this.#state, remote, this.#now());
+    if (!encodable(next)) {
+      throw new ReactorError(
+        'clock-drift',
+        `timestamp ${JSON.stringify(timestamp)} is at the end of the clock's range`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    this.#state = next;
   }
 
   /** Current state, for persistence. */

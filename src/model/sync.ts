@@ -1,7 +1,10 @@
-import { parseOperationEnvelope } from './envelope.js';
+import { checkIncomingBatch, type IncomingPolicy, type RefusedIncoming } from './envelope.js';
 import { ERROR_KINDS, type ErrorKind, ReactorError, type ReactorErrorData } from './errors.js';
+import type { SyncFilter } from './syncFilter.js';
 import { type OperationEnvelope, SCOPES, type Scope } from './types.js';
 import { describe } from './validate.js';
+
+export { DEFAULT_SYNC_SCOPES, includesLocal, matchesFilter, type SyncFilter } from './syncFilter.js';
 
 /** How a remote synchronises: send our ops, fetch theirs, or both. */
 export const SYNC_MODES = ['push', 'pull', 'ping-pong'] as const;
@@ -14,16 +17,6 @@ export interface SyncCursor {
   readonly direction: 'push' | 'pull';
   readonly cursor: number;
 }
-
-/** Which ops a remote exchanges. Default: every document, scopes `document` and `global`, every branch. */
-export interface SyncFilter {
-  readonly documentIds?: readonly string[];
-  readonly scopes?: readonly Scope[];
-  readonly branch?: string;
-}
-
-/** Scopes synced when a filter names none: `local` stays local. */
-export const DEFAULT_SYNC_SCOPES: readonly Scope[] = ['document', 'global'];
 
 /** Ops sent to a remote's endpoint. `cursor` is the sender's ordinal of the last op scanned. */
 export interface PushRequest {
@@ -94,24 +87,19 @@ export interface Channel {
   close(): void | Promise<void>;
 }
 
-/** What a reactor serves to others. Requests are `unknown`: they are parsed at this boundary. */
-export interface Endpoint {
-  push(request: unknown): Promise<PushResponse>;
-  pull(request: unknown): Promise<PullResponse>;
-  readonly pokes: PokeSource;
+/**
+ * Who delivered a request, as the transport knows it (the connection, the tab, the in-memory
+ * peer). The source of pushed ops is this peer, never the `from` a request body claims.
+ */
+export interface RequestContext {
+  readonly peer: string;
 }
 
-/** True when an op passes a filter. */
-export function matchesFilter(
-  op: Pick<OperationEnvelope, 'documentId' | 'scope' | 'branch'>,
-  filter: SyncFilter | undefined,
-): boolean {
-  const scopes = filter?.scopes ?? DEFAULT_SYNC_SCOPES;
-  if (!scopes.includes(op.scope)) return false;
-  // CREATE and DELETE (document scope) hold for every branch, so a branch filter lets them through.
-  if (filter?.branch !== undefined && op.scope !== 'document' && op.branch !== filter.branch) return false;
-  if (filter?.documentIds !== undefined && !filter.documentIds.includes(op.documentId)) return false;
-  return true;
+/** What a reactor serves to others. Requests are `unknown`: they are parsed at this boundary. */
+export interface Endpoint {
+  push(request: unknown, context?: RequestContext): Promise<PushResponse>;
+  pull(request: unknown, context?: RequestContext): Promise<PullResponse>;
+  readonly pokes: PokeSource;
 }
 
 function fail(where: string, what: string): never {
@@ -157,8 +145,17 @@ export function parseSyncFilter(value: unknown, where: string): SyncFilter | und
   return filter;
 }
 
-/** Parses a push request; every op must be a well-formed envelope and ids must be unique. */
-export function parsePushRequest(value: unknown, maxBatch: number): PushRequest {
+/** A push request once parsed: the ops that passed the checks, and those refused with why. */
+export interface ParsedPushRequest extends PushRequest {
+  readonly refused: readonly RefusedIncoming[];
+}
+
+/**
+ * Parses a push request. A request that is not one (not an object, no ops array, too many ops, a
+ * bad cursor) is a `protocol` error; each op is then checked on its own (see `checkIncoming`), so
+ * one bad op is refused while the rest of the batch is kept.
+ */
+export function parsePushRequest(value: unknown, maxBatch: number, policy: IncomingPolicy): ParsedPushRequest {
   const where = 'push request';
   const record = objectOf(value, where);
   if (typeof record.from !== 'string' || record.from.length === 0) {
@@ -172,16 +169,9 @@ export function parsePushRequest(value: unknown, maxBatch: number): PushRequest 
       `batch of ${record.operations.length} operations exceeds the limit of ${maxBatch}; send smaller batches`,
     );
   }
-  const operations = record.operations.map((op, i) => parseOperationEnvelope(op, `${where}: operation ${i}`));
-  const seen = new Map<string, OperationEnvelope>();
-  for (const op of operations) {
-    const prior = seen.get(op.id);
-    if (prior !== undefined && JSON.stringify(prior) !== JSON.stringify(op)) {
-      fail(where, `operation ${JSON.stringify(op.id)} appears twice with different contents`);
-    }
-    seen.set(op.id, op);
-  }
-  return { from: record.from, operations, cursor: cursorOf(record.cursor, where) };
+  const cursor = cursorOf(record.cursor, where);
+  const { operations, refused } = checkIncomingBatch(record.operations, where, policy);
+  return { from: record.from, operations, refused, cursor };
 }
 
 /** Parses a pull request. */
@@ -236,17 +226,35 @@ export function parsePushResponse(value: unknown): PushResponse {
   };
 }
 
-/** Parses a pull response from a remote. */
-export function parsePullResponse(value: unknown): PullResponse {
+/** A pulled page once parsed: the ops that passed the checks, and those refused with why. */
+export interface ParsedPullResponse extends PullResponse {
+  readonly refused: readonly RefusedIncoming[];
+}
+
+/**
+ * Parses a pull response from a remote (it is untrusted too). A malformed page is a `protocol`
+ * error; each op is then checked on its own, so a bad op is refused (a dead letter) while the
+ * rest of the page is kept and the cursor moves past both.
+ */
+export function parsePullResponse(value: unknown, policy: IncomingPolicy): ParsedPullResponse {
   const where = 'pull response';
   const record = objectOf(value, where);
   if (!Array.isArray(record.operations))
     fail(where, `"operations" must be an array, got ${describe(record.operations)}`);
   if (typeof record.hasMore !== 'boolean') fail(where, `"hasMore" must be a boolean, got ${describe(record.hasMore)}`);
+  const cursor = cursorOf(record.cursor, where);
+  const { operations, refused } = checkIncomingBatch(record.operations, where, policy);
   return {
     ...(typeof record.from === 'string' ? { from: record.from } : {}),
-    operations: record.operations.map((op, i) => parseOperationEnvelope(op, `${where}: operation ${i}`)),
-    cursor: cursorOf(record.cursor, where),
+    operations,
+    refused,
+    cursor,
     hasMore: record.hasMore,
   };
+}
+
+/** Reads only the serving reactor's id from a pull answer (a probe). */
+export function pulledFrom(value: unknown): string | undefined {
+  const record = objectOf(value, 'pull response');
+  return typeof record.from === 'string' ? record.from : undefined;
 }

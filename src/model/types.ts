@@ -109,6 +109,8 @@ export interface LoadJob {
   readonly direction?: 'pull' | 'receive';
   /** Dead letters this job retries: dropped when it commits (refiled if refused again). */
   readonly retrying?: readonly string[];
+  /** Ops refused before the job was made (malformed, forged id, outside the filter): filed as dead letters with it. */
+  readonly refused?: readonly { readonly operation: OperationEnvelope; readonly reason: ReactorErrorData }[];
 }
 
 /** The outcome of one job, as published on the event bus. */

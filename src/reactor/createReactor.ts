@@ -5,13 +5,13 @@ import { createEventBus } from '../actors/eventBus.js';
 import { createPrepareRunLogic } from '../actors/prepareRunLogic.js';
 import { RecentOperations } from '../actors/recentOperations.js';
 import { createSyncLogic } from '../actors/syncLogic.js';
-import { parseOperationEnvelope } from '../model/envelope.js';
+import { checkIncoming } from '../model/envelope.js';
 import { classifyError, ReactorError } from '../model/errors.js';
 import { HybridLogicalClock } from '../model/hlc.js';
 import { parseStreamKey, streamKey } from '../model/order.js';
 import type { Channel } from '../model/sync.js';
 import { CREATE_DOCUMENT, DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
-import { assertCloneable, assertId, describe } from '../model/validate.js';
+import { assertId, describe } from '../model/validate.js';
 import { loadBootState } from '../storage/bootRepository.js';
 import { createDexieStorage } from '../storage/dexie.js';
 import { JobLog } from '../storage/jobLog.js';
@@ -125,7 +125,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       models,
       relay: settings.relay,
       hlc,
-      newOperationId: () => newId(16),
+      maxClockDrift: settings.maxClockDrift,
       now: () => clock.now(),
       read: async (documentId, branch) => {
         await bus.idle();
@@ -233,6 +233,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     maxPullLimit: MAX_BATCH,
     currentOrdinal: () => counters.ordinal,
     submitLoad,
+    receiveLocal: settings.receiveLocal,
     ensureServing: (what) => {
       if (phase !== 'running') {
         throw new ReactorError('stopped', `${what}: reactor "${reactorId}" is ${phase}`, { retryable: true });
@@ -305,8 +306,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       if (!Array.isArray(operations)) {
         throw new ReactorError('protocol', `load: expected an array of operations, got ${describe(operations)}`);
       }
-      const parsed = operations.map((op, i) => parseOperationEnvelope(op, `load: operation ${i}`));
-      assertCloneable(parsed, 'load: the operations');
+      // The app hands these over itself, so `local` ops are welcome; ids must still match contents.
+      const parsed = operations.map((op, i) => checkIncoming(op, `load: operation ${i}`, { acceptLocal: true }));
       const byDocument = new Map<string, OperationEnvelope[]>();
       for (const op of parsed) {
         const list = byDocument.get(op.documentId) ?? [];

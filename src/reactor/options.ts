@@ -78,7 +78,16 @@ export interface ResolvedOptions {
   readonly seed: () => number;
   /** Keep documents of unknown models (see `ReactorOptions.relay`). */
   readonly relay: boolean;
+  /** How far ahead of this clock a received op may be stamped (ms). */
+  readonly maxClockDrift: number;
+  /** Accept `local`-scope ops pushed to the endpoint. */
+  readonly receiveLocal: boolean;
 }
+
+/** The default `maxClockDrift`: a day. */
+export const DEFAULT_MAX_CLOCK_DRIFT = 24 * 60 * 60 * 1000;
+/** The largest `maxClockDrift` accepted: ten years. */
+const MAX_CLOCK_DRIFT = 10 * 365 * DEFAULT_MAX_CLOCK_DRIFT;
 
 /** Checks `createReactor`'s options; every problem is a `validation` error naming the option. */
 export function resolveOptions(options: ReactorOptions): ResolvedOptions {
@@ -97,8 +106,20 @@ export function resolveOptions(options: ReactorOptions): ResolvedOptions {
     );
   }
   const random = options.random ?? Math.random;
-  if (options.relay !== undefined && typeof options.relay !== 'boolean') {
-    throw new ReactorError('validation', `createReactor: "relay" must be a boolean, got ${describe(options.relay)}`);
+  for (const name of ['relay', 'receiveLocal'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new ReactorError(
+        'validation',
+        `createReactor: "${name}" must be a boolean, got ${describe(options[name])}`,
+      );
+    }
+  }
+  const drift = options.maxClockDrift;
+  if (drift !== undefined && (!Number.isInteger(drift) || drift < 1 || drift > MAX_CLOCK_DRIFT)) {
+    throw new ReactorError(
+      'validation',
+      `createReactor: "maxClockDrift" must be a whole number of milliseconds from 1 to ${MAX_CLOCK_DRIFT} (ten years), got ${describe(drift)}`,
+    );
   }
   return {
     models,
@@ -113,5 +134,7 @@ export function resolveOptions(options: ReactorOptions): ResolvedOptions {
     newId: createIdGenerator(options.random),
     seed: () => Math.floor(random() * 2 ** 31),
     relay: options.relay === true,
+    maxClockDrift: drift ?? DEFAULT_MAX_CLOCK_DRIFT,
+    receiveLocal: options.receiveLocal === true,
   };
 }

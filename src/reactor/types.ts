@@ -38,6 +38,17 @@ export interface ReactorOptions {
    * letters (a relay such as the switchboard). Their snapshots have `state: null`; default false.
    */
   readonly relay?: boolean;
+  /**
+   * How far ahead of this reactor's clock a received op may be stamped (ms); default a day. An op
+   * stamped later is not applied and does not move the clock: it becomes a `clock-drift` dead
+   * letter that `sync.retry` can take again once its time has come.
+   */
+  readonly maxClockDrift?: number;
+  /**
+   * Accept ops of the `local` scope pushed to this reactor's endpoint; default false (a remote
+   * never writes into the local scope). A pull remote accepts them when its filter names `local`.
+   */
+  readonly receiveLocal?: boolean;
 }
 
 /** What `reactor.status()` reports. */

@@ -12,6 +12,7 @@ import { pingPongMachine, pullMachine, pushMachine } from '../machines/remote/re
 import { syncManagerMachine } from '../machines/syncManager.js';
 import { classifyError } from '../model/errors.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
+import { emptyRecord } from '../model/keys.js';
 import type { StorageBackend } from '../storage/backend.js';
 import {
   type CommitCounters,
@@ -56,7 +57,8 @@ export function wireReactorMachine(ports: WiringPorts) {
             if (added.length > 0 || dropped.length > 0) bus.emit({ type: 'deadLetters.changed', added, dropped });
             const operations = params.results.flatMap((result) => result.stored);
             if (operations.length === 0) return;
-            const sources: Record<string, string> = {};
+            // Keyed by op id (a peer's choice until checked): no prototype.
+            const sources = emptyRecord<string>();
             params.results.forEach((result, i) => {
               const source = params.writes[i]?.write.source;
               if (source !== undefined) for (const op of result.stored) sources[op.id] = source;

@@ -68,11 +68,14 @@ interface Connection {
   readonly socket: WebSocket;
   readonly address: string | undefined;
   clientId: string | undefined;
+  /**
+   * Who this connection is, as the source of the ops it pushes and the requester its pulls are
+   * served to: the hello's client id, or a name of its own. Never what a request body claims.
+   */
+  peer: string;
   /** A hello arrived (the welcome may still wait for `authenticate`). */
   greeted: boolean;
   welcomed: boolean;
-  /** Reactor ids this client pushed as (`from`): ops they sent need no poke back to it. */
-  readonly senders: Set<string>;
   pokes: { unsubscribe(): void } | undefined;
 }
 
@@ -103,6 +106,8 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
   const rpc = new RpcServer(reactor.endpoint);
   const connections = new Set<Connection>();
   let accepting = true;
+  /** Connections that named no client id are told apart by a number. */
+  let anonymous = 0;
 
   const http: Server = createServer((request, response) => {
     if (request.url === '/health') {
@@ -135,6 +140,7 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
 
   const welcome = async (connection: Connection, token: string | undefined, clientId: string | undefined) => {
     connection.clientId = clientId;
+    if (clientId !== undefined) connection.peer = clientId;
     if (authenticate !== undefined) {
       let allowed = false;
       try {
@@ -156,10 +162,7 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
     // A poke per commit, except for commits of only this client's own pushes (nothing new for it).
     connection.pokes = reactor.events$.subscribe((event) => {
       if (event.type !== 'operations.written') return;
-      const fromElsewhere = event.operations.some((op) => {
-        const source = event.sources[op.id];
-        return source === undefined || !connection.senders.has(source);
-      });
+      const fromElsewhere = event.operations.some((op) => event.sources[op.id] !== connection.peer);
       const cursor = event.operations.at(-1)?.ordinal;
       if (fromElsewhere && cursor !== undefined) send(connection, { v: PROTOCOL_VERSION, type: 'poke', cursor });
     });
@@ -208,9 +211,7 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
       );
       return;
     }
-    const from = (frame.body as { from?: unknown } | null)?.from;
-    if (frame.type === 'push' && typeof from === 'string' && connection.senders.size < 16) connection.senders.add(from);
-    void rpc.handle(frame, (reply) => send(connection, reply));
+    void rpc.handle(frame, (reply) => send(connection, reply), { peer: connection.peer });
   };
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
@@ -218,13 +219,14 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
       socket.close(CLOSE_CODES.goingAway, 'shutting down');
       return;
     }
+    anonymous += 1;
     const connection: Connection = {
       socket,
       address: request.socket.remoteAddress,
       clientId: undefined,
+      peer: `anonymous:${anonymous}`,
       greeted: false,
       welcomed: false,
-      senders: new Set(),
       pokes: undefined,
     };
     connections.add(connection);

@@ -21,38 +21,44 @@ function failure(read: () => unknown): FrameError {
 describe('wire protocol frames', () => {
   it('reads a hello, a push and a pull, from text or from objects', () => {
     expect(readClientFrame(JSON.stringify({ v: PROTOCOL_VERSION, type: 'hello', token: 't', client: 'a' }))).toEqual({
-      v: 1,
+      v: PROTOCOL_VERSION,
       type: 'hello',
       token: 't',
       client: 'a',
     });
-    const push = { v: 1, type: 'push', id: 3, body: { from: 'a', cursor: 0, operations: [] } };
+    const push = { v: PROTOCOL_VERSION, type: 'push', id: 3, body: { from: 'a', cursor: 0, operations: [] } };
     expect(readClientFrame(push)).toEqual(push);
-    expect(readServerFrame({ v: 1, type: 'poke', cursor: 12 })).toEqual({ v: 1, type: 'poke', cursor: 12 });
+    expect(readServerFrame({ v: PROTOCOL_VERSION, type: 'poke', cursor: 12 })).toEqual({
+      v: PROTOCOL_VERSION,
+      type: 'poke',
+      cursor: 12,
+    });
   });
 
   it('names what is wrong with a malformed frame and keeps its request id', () => {
-    const notJson = failure(() => readClientFrame('{"v":1,'));
+    const notJson = failure(() => readClientFrame(`{"v":${PROTOCOL_VERSION},`));
     expect(notJson.kind).toBe('protocol');
     expect(notJson.message).toMatch(/not JSON/);
     expect(notJson.close).toBeUndefined();
 
-    const unknown = failure(() => readClientFrame({ v: 1, type: 'teleport', id: 9 }));
+    const unknown = failure(() => readClientFrame({ v: PROTOCOL_VERSION, type: 'teleport', id: 9 }));
     expect(unknown.requestId).toBe(9);
     expect(unknown.message).toMatch(/teleport/);
 
-    const badId = failure(() => readClientFrame({ v: 1, type: 'pull', id: -1, body: {} }));
+    const badId = failure(() => readClientFrame({ v: PROTOCOL_VERSION, type: 'pull', id: -1, body: {} }));
     expect(badId.message).toMatch(/id/);
 
     expect(failure(() => readClientFrame([1, 2])).message).toMatch(/JSON object/);
   });
 
   it('closes on another protocol version or an oversized frame', () => {
-    const version = failure(() => readClientFrame({ v: 2, type: 'hello' }));
+    const version = failure(() => readClientFrame({ v: 1, type: 'hello' }));
     expect(version.close).toBe(CLOSE_CODES.protocol);
-    expect(version.message).toMatch(/version 2 is not supported/);
+    expect(version.message).toMatch(/version 1 is not supported; this side speaks version 2/);
 
-    const big = failure(() => readClientFrame(JSON.stringify({ v: 1, type: 'hello', token: 'x'.repeat(100) }), 64));
+    const big = failure(() =>
+      readClientFrame(JSON.stringify({ v: PROTOCOL_VERSION, type: 'hello', token: 'x'.repeat(100) }), 64),
+    );
     expect(big.close).toBe(CLOSE_CODES.tooBig);
     expect(big.message).toMatch(/over the limit of 64 bytes/);
   });
@@ -65,8 +71,12 @@ describe('wire protocol frames', () => {
 
   it('rejects server frames a client cannot use', () => {
     expect(
-      failure(() => readServerFrame({ v: 1, type: 'error', error: { kind: 'nope', message: 'x', retryable: 1 } })).kind,
+      failure(() =>
+        readServerFrame({ v: PROTOCOL_VERSION, type: 'error', error: { kind: 'nope', message: 'x', retryable: 1 } }),
+      ).kind,
     ).toBe('protocol');
-    expect(failure(() => readServerFrame({ v: 1, type: 'welcome', server: 'hub' })).message).toMatch(/maxFrameBytes/);
+    expect(failure(() => readServerFrame({ v: PROTOCOL_VERSION, type: 'welcome', server: 'hub' })).message).toMatch(
+      /maxFrameBytes/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import type { ClientFrame } from '../../src/channels/protocol.js';
+import { type ClientFrame, PROTOCOL_VERSION } from '../../src/channels/protocol.js';
 import { RpcClient, RpcServer, rpcChannel } from '../../src/channels/rpc.js';
 import { ReactorError } from '../../src/index.js';
 import type { Endpoint, PullResponse } from '../../src/model/sync.js';
@@ -15,22 +15,31 @@ describe('rpc over frames', () => {
     const first = channel.pull({ cursor: 0, limit: 10 });
     const second = channel.pull({ cursor: 4, limit: 10 });
     expect(sent.map((f) => (f.type === 'hello' ? 0 : f.id))).toEqual([1, 2]);
-    client.receive({ v: 1, type: 'result', id: 2, body: { ...page, cursor: 9 } });
-    client.receive({ v: 1, type: 'result', id: 1, body: page });
+    client.receive({ v: PROTOCOL_VERSION, type: 'result', id: 2, body: { ...page, cursor: 9 } });
+    client.receive({ v: PROTOCOL_VERSION, type: 'result', id: 1, body: page });
     expect((await first).cursor).toBe(4);
     expect((await second).cursor).toBe(9);
     expect(client.inFlight).toBe(0);
   });
 
-  it('turns error frames into ReactorErrors and parses answers (they are untrusted)', async () => {
+  it('turns error frames into ReactorErrors and parses push answers (they are untrusted)', async () => {
     const client = new RpcClient(() => {}, { label: 'test' });
     const channel = rpcChannel(client, () => {});
     const refused = channel.push({ from: 'a', operations: [], cursor: 0 });
-    client.receive({ v: 1, type: 'error', id: 1, error: { kind: 'auth', message: 'no', retryable: false } });
+    client.receive({
+      v: PROTOCOL_VERSION,
+      type: 'error',
+      id: 1,
+      error: { kind: 'auth', message: 'no', retryable: false },
+    });
     await expect(refused).rejects.toMatchObject({ kind: 'auth', message: 'no' });
-    const garbled = channel.pull({ cursor: 0, limit: 1 });
-    client.receive({ v: 1, type: 'result', id: 2, body: { operations: 'many' } });
+    const garbled = channel.push({ from: 'a', operations: [], cursor: 0 });
+    client.receive({ v: PROTOCOL_VERSION, type: 'result', id: 2, body: { accepted: 'many' } });
     await expect(garbled).rejects.toMatchObject({ kind: 'protocol' });
+    // A pulled page goes to the sync actor that asked, which checks it op by op.
+    const page = channel.pull({ cursor: 0, limit: 1 });
+    client.receive({ v: PROTOCOL_VERSION, type: 'result', id: 3, body: { operations: 'many' } });
+    await expect(page).resolves.toEqual({ operations: 'many' });
   });
 
   it('times a request out on the clock port, and fails all in flight when the link drops', async () => {
@@ -65,11 +74,16 @@ describe('rpc over frames', () => {
     };
     const server = new RpcServer(endpoint);
     const replies: unknown[] = [];
-    await server.handle({ v: 1, type: 'pull', id: 1, body: {} }, (f) => replies.push(f));
-    await server.handle({ v: 1, type: 'push', id: 2, body: {} }, (f) => replies.push(f));
+    await server.handle({ v: PROTOCOL_VERSION, type: 'pull', id: 1, body: {} }, (f) => replies.push(f));
+    await server.handle({ v: PROTOCOL_VERSION, type: 'push', id: 2, body: {} }, (f) => replies.push(f));
     expect(replies).toEqual([
-      { v: 1, type: 'result', id: 1, body: page },
-      { v: 1, type: 'error', id: 2, error: { kind: 'protocol', message: 'bad envelope', retryable: false } },
+      { v: PROTOCOL_VERSION, type: 'result', id: 1, body: page },
+      {
+        v: PROTOCOL_VERSION,
+        type: 'error',
+        id: 2,
+        error: { kind: 'protocol', message: 'bad envelope', retryable: false },
+      },
     ]);
     await server.drain();
     expect(server.inFlight).toBe(0);

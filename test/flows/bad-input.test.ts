@@ -85,14 +85,42 @@ describe('bad input gets a clear ReactorError and writes nothing', () => {
     expect(r.documents.get('c')?.state).toEqual({ count: 3 });
   });
 
-  it('input that cannot be structured-cloned', async () => {
+  it('input that is not JSON data, naming the value and its path', async () => {
     const r = await reactor();
-    await expectNothingWritten(
-      r,
-      () => r.mutate('c', [{ type: 'INCREMENT', input: { by: 1, callback: () => 1 } }]),
-      'validation',
-      /structured-cloneable/,
-    );
+    const cyclic: Record<string, unknown> = { by: 1 };
+    cyclic.self = { back: cyclic };
+    const cases: [unknown, RegExp][] = [
+      [
+        { by: 1, callback: () => 1 },
+        /action 0 \("INCREMENT"\): input\.callback is a function; inputs must be JSON data/,
+      ],
+      [{ by: 1, at: new Date(0) }, /input\.at is a Date/],
+      [{ by: 1, tags: new Set(['a']) }, /input\.tags is a Set/],
+      [{ by: 1, index: new Map() }, /input\.index is a Map/],
+      [{ by: Number.NaN }, /input\.by is NaN/],
+      [{ by: Number.POSITIVE_INFINITY }, /input\.by is Infinity/],
+      [{ by: 1, big: 10n }, /input\.big is a bigint/],
+      [{ by: 1, list: [1, undefined] }, /input\.list\[1\] is undefined/],
+      // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+      [{ by: 1, list: [1, , 3] }, /input\.list\[1\] is a hole in a sparse array/],
+      [{ by: 1, 'odd key': { deep: new Date(0) } }, /input\["odd key"\]\.deep is a Date/],
+      [cyclic, /input\.self\.back\.self\.back.* (nested deeper than 100 levels \(or a cycle\))/],
+    ];
+    for (const [input, message] of cases) {
+      await expectNothingWritten(r, () => r.mutate('c', [{ type: 'INCREMENT', input }]), 'validation', message);
+    }
+    // Every later mutation still works (a cycle used to hang the reactor).
+    const before = (r.documents.get('c')?.state as { count: number }).count;
+    await r.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }]);
+    expect(r.documents.get('c')?.state).toEqual({ count: before + 2 });
+  });
+
+  it('normalises inputs the way JSON carries them: sorted keys, no undefined members, no -0', async () => {
+    const r = await reactor();
+    const { operations } = await r.mutate('c', [{ type: 'INCREMENT', input: { z: 1, by: -0, a: undefined } }]);
+    expect(Object.keys(operations[0]?.input as object)).toEqual(['by', 'z']);
+    expect(Object.is((operations[0]?.input as { by: number }).by, 0)).toBe(true);
+    expect(Object.isFrozen(operations[0]?.input)).toBe(true);
   });
 
   it('malformed action lists', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHlc, encodeHlc, fold, type OperationEnvelope, type Reactor } from '../../src/index.js';
-import { list, reactorsPerTest } from '../support.js';
+import { envelope, list, reactorsPerTest } from '../support.js';
 
 const reactor = reactorsPerTest();
 
@@ -8,8 +8,7 @@ let seq = 0;
 function op(partial: Partial<OperationEnvelope> & { wall: number; origin?: string }): OperationEnvelope {
   seq += 1;
   const origin = partial.origin ?? 'remote';
-  return {
-    id: partial.id ?? `op-${seq}`,
+  return envelope({
     documentId: partial.documentId ?? 'l',
     scope: partial.scope ?? 'global',
     branch: partial.branch ?? 'main',
@@ -17,7 +16,7 @@ function op(partial: Partial<OperationEnvelope> & { wall: number; origin?: strin
     input: partial.input ?? { item: `i${seq}` },
     timestamp: encodeHlc({ wall: partial.wall, logical: 0 }, origin),
     origin,
-  };
+  });
 }
 const create = (wall: number, documentId = 'l') =>
   op({ wall, documentId, scope: 'document', type: 'CREATE_DOCUMENT', input: { model: 'list' } });
@@ -46,7 +45,8 @@ describe('load jobs: operations made elsewhere', () => {
     const ops = [create(1), op({ wall: 2 }), op({ wall: 3 })];
     expect(await b.load(ops)).toEqual({ stored: 3, duplicates: 0 });
     expect(await b.load([...ops, ops[1] as OperationEnvelope])).toEqual({ stored: 0, duplicates: 4 });
-    expect(await b.load([op({ wall: 4, id: 'twice' }), op({ wall: 4, id: 'twice' })])).toEqual({
+    const twice = op({ wall: 4 });
+    expect(await b.load([twice, { ...twice }])).toEqual({
       stored: 1,
       duplicates: 1,
     });
@@ -113,13 +113,14 @@ describe('load jobs: operations made elsewhere', () => {
     expect(b.documents.get('l')).toMatchObject({ deleted: true, state: { items: ['before'] }, revision: 2 });
   });
 
-  it('catches a reused id even when the forgery sorts after everything stored (no lookup on the fast path)', async () => {
+  it('refuses an op whose id does not match its contents, even when it sorts after everything stored', async () => {
     const b = await reactor();
-    await b.load([create(1), op({ wall: 2, id: 'same', input: { item: 'original' } })]);
-    const forged = op({ wall: 99, id: 'same', input: { item: 'forged' } });
+    const original = op({ wall: 2, input: { item: 'original' } });
+    await b.load([create(1), original]);
+    const forged = { ...op({ wall: 99, input: { item: 'forged' } }), id: original.id };
     await expect(b.load([op({ wall: 50, input: { item: 'innocent' } }), forged])).rejects.toMatchObject({
       kind: 'protocol',
-      message: expect.stringMatching(/"same" is already stored with different contents/),
+      message: expect.stringMatching(/load: operation 1: id .* does not match the operation's contents/),
     });
     expect(b.documents.get('l')?.state).toEqual({ items: ['original'] });
     expect(await b.operations('l')).toHaveLength(1);
@@ -127,14 +128,14 @@ describe('load jobs: operations made elsewhere', () => {
     expect(await b.load([op({ wall: 60, input: { item: 'later' } })])).toEqual({ stored: 1, duplicates: 0 });
   });
 
-  it('rejects an op id reused with different contents as a protocol error, writing nothing', async () => {
+  it('refuses a known id with other contents (the same id can never mean two ops), writing nothing', async () => {
     const b = await reactor();
-    const original = op({ wall: 2, id: 'same', input: { item: 'original' } });
+    const original = op({ wall: 2, input: { item: 'original' } });
     await b.load([create(1), original]);
     const forged = { ...original, input: { item: 'forged' } };
     await expect(b.load([forged, op({ wall: 3, input: { item: 'innocent' } })])).rejects.toMatchObject({
       kind: 'protocol',
-      message: expect.stringMatching(/"same" is already stored with different contents/),
+      message: expect.stringMatching(/operation 0: id .* does not match/),
     });
     expect(b.documents.get('l')?.state).toEqual({ items: ['original'] });
     expect(await b.operations('l')).toHaveLength(1);

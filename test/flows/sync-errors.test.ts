@@ -10,7 +10,7 @@ import {
   ReactorError,
   type RemoteStatus,
 } from '../../src/index.js';
-import { counter, freshStorage, list, openReactor } from '../support.js';
+import { counter, envelope, freshStorage, list, openReactor } from '../support.js';
 
 const open: Reactor[] = [];
 const retry = { baseMs: 5, maxMs: 40 };
@@ -30,10 +30,9 @@ afterEach(async () => {
 });
 
 let seq = 0;
-function op(partial: Partial<OperationEnvelope> = {}): OperationEnvelope {
+function op(partial: Partial<Omit<OperationEnvelope, 'id'>> = {}): OperationEnvelope {
   seq += 1;
-  return {
-    id: `op-${seq}`,
+  return envelope({
     documentId: 'c',
     scope: 'global',
     branch: 'main',
@@ -42,7 +41,7 @@ function op(partial: Partial<OperationEnvelope> = {}): OperationEnvelope {
     timestamp: encodeHlc({ wall: 1_000 + seq, logical: 0 }, 'x'),
     origin: 'x',
     ...partial,
-  };
+  });
 }
 
 /** Every op `r` serves, in arrival order: the whole log, as a puller would see it. */
@@ -107,7 +106,7 @@ function statusWhere(r: Reactor, name: string, test: (status: RemoteStatus) => b
 const count = (r: Reactor, documentId = 'c') =>
   (r.documents.get(documentId)?.state as { count: number } | undefined)?.count;
 
-describe('malformed requests at the endpoint are protocol errors and write nothing', () => {
+describe('malformed requests at the endpoint are protocol errors; a bad op is refused alone', () => {
   async function target() {
     const b = await reactor('b');
     await b.createDocument('counter', { id: 'c' });
@@ -135,6 +134,20 @@ describe('malformed requests at the endpoint are protocol errors and write nothi
     expect(count(b)).toBe(1);
   });
 
+  /** Pushes `bad` between two good ops: the good ones are stored, `bad` is refused with a protocol reason. */
+  async function expectRefusedAlone(b: Reactor, bad: unknown, message: RegExp) {
+    const before = (await b.operations('c')).length;
+    const request = { from: 'x', operations: [op(), bad, op({ documentId: 'other' })], cursor: 3 };
+    const response = await b.endpoint.push(request);
+    expect(response).toMatchObject({ accepted: 2, duplicates: 0, cursor: 3 });
+    expect(response.rejected).toHaveLength(1);
+    expect(response.rejected[0]?.reason).toMatchObject({ kind: 'protocol', retryable: false });
+    expect(response.rejected[0]?.reason.message).toMatch(message);
+    expect(await b.operations('c')).toHaveLength(before + 1);
+    // Refused at the door: a dead letter on the sender's side, nothing filed here.
+    expect(b.sync.deadLetters()).toEqual([]);
+  }
+
   it('push requests with malformed operation envelopes, wherever they sit in the batch', async () => {
     const b = await target();
     const { id: _id, ...noId } = op();
@@ -143,60 +156,65 @@ describe('malformed requests at the endpoint are protocol errors and write nothi
     const cases: [unknown, RegExp][] = [
       [null, /operation 1: expected an operation object, got null/],
       ['op', /operation 1: expected an operation object/],
-      [noId, /operation 1: "id" must be a non-empty string, got undefined/],
+      [noId, /operation 1: "id" must be a non-empty string .*, got undefined/],
       [{ ...op(), id: '' }, /operation 1: "id" must be a non-empty string/],
       [noDocument, /operation 1: "documentId" must be a non-empty string/],
       [{ ...op(), scope: 'shared' }, /operation 1: "scope" must be one of document, global, local, got "shared"/],
-      [{ ...op(), branch: 7 }, /operation 1: "branch" must be a non-empty string, got 7/],
+      [{ ...op(), branch: 7 }, /operation 1: "branch" must be a non-empty string .*, got 7/],
       [{ ...op(), type: null }, /operation 1: "type" must be a non-empty string/],
       [{ ...op(), timestamp: 'yesterday' }, /operation 1: "timestamp" must be an HLC timestamp/],
       [{ ...op(), timestamp: 12 }, /operation 1: "timestamp"/],
       [noOrigin, /operation 1: "origin" must be a non-empty string/],
+      [{ ...op(), input: { by: Number.NaN } }, /operation 1: input\.by is NaN; inputs must be JSON data/],
     ];
-    for (const [bad, message] of cases) {
-      // A valid op first and another after: none of them may be stored.
-      const request = { from: 'x', operations: [op(), bad, op({ documentId: 'other' })], cursor: 3 };
-      await expectProtocolError(b, () => b.endpoint.push(request), message);
-    }
-    expect(await b.operations('other')).toEqual([]);
+    for (const [bad, message] of cases) await expectRefusedAlone(b, bad, message);
+    expect(await b.operations('other')).toHaveLength(cases.length);
   });
 
-  it('an op id twice in one push with different contents; the same op twice is just a duplicate', async () => {
+  it('an op id twice in one push with different contents: the altered copy is refused; the same op twice is a duplicate', async () => {
     const b = await target();
-    const first = op({ id: 'twice' });
+    const first = op();
     const forged = { ...first, input: { by: 1_000 } };
-    await expectProtocolError(
-      b,
-      () => b.endpoint.push({ from: 'x', operations: [op(), first, forged], cursor: 3 }),
-      /operation "twice" appears twice with different contents/,
-    );
+    const response = await b.endpoint.push({ from: 'x', operations: [op(), first, forged], cursor: 3 });
+    expect(response).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(response.rejected).toEqual([
+      {
+        id: first.id,
+        reason: expect.objectContaining({
+          kind: 'protocol',
+          message: expect.stringMatching(/operation 2: id .* does not match the operation's contents/),
+        }),
+      },
+    ]);
     await expect(b.endpoint.push({ from: 'x', operations: [first, { ...first }], cursor: 2 })).resolves.toEqual({
       from: b.id,
-      accepted: 1,
-      duplicates: 1,
+      accepted: 0,
+      duplicates: 2,
       rejected: [],
       cursor: 2,
     });
-    expect((await b.operations('c')).map((o) => o.id)).toContain('twice');
-    expect(await b.operations('c')).toHaveLength(2);
+    expect((await b.operations('c')).map((o) => o.id)).toContain(first.id);
+    expect(await b.operations('c')).toHaveLength(3);
+    expect(count(b)).toBe(3);
   });
 
-  it('an op whose id is already stored with different contents, even beside innocent ops', async () => {
+  it('an op whose id is already stored, sent with different contents beside innocent ops', async () => {
     const b = await target();
     const [stored] = await b.operations('c');
     expect(stored).toBeDefined();
-    const { index: _index, ...envelope } = stored as NonNullable<typeof stored>;
-    await expectProtocolError(
-      b,
-      () => b.endpoint.push({ from: 'x', operations: [op(), { ...envelope, input: { by: 99 } }, op()], cursor: 3 }),
-      /operation ".+" is already stored with different contents/,
-    );
+    const { index: _index, ...original } = stored as NonNullable<typeof stored>;
+    const response = await b.endpoint.push({
+      from: 'x',
+      operations: [op(), { ...original, input: { by: 99 } }, op()],
+      cursor: 3,
+    });
+    expect(response).toMatchObject({ accepted: 2, rejected: [{ id: original.id, reason: { kind: 'protocol' } }] });
     // Sent again unchanged, it is a harmless duplicate.
-    await expect(b.endpoint.push({ from: 'x', operations: [envelope], cursor: 1 })).resolves.toMatchObject({
+    await expect(b.endpoint.push({ from: 'x', operations: [original], cursor: 1 })).resolves.toMatchObject({
       accepted: 0,
       duplicates: 1,
     });
-    expect(count(b)).toBe(1);
+    expect(count(b)).toBe(3);
   });
 
   it('a batch over the limit of 5000 operations', async () => {

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   connect,
   createSimNetwork,
+  type PullRequest,
+  type PushRequest,
   type Reactor,
+  type ReactorOptions,
   type RemoteOptions,
   type Scope,
   type SyncMode,
@@ -11,12 +14,12 @@ import {
 import { idleStatus, reactorsPerTest, spyChannel } from '../support.js';
 
 const openOne = reactorsPerTest({ retry: { baseMs: 5, maxMs: 50 } });
-const reactor = (id: string) => openOne({ id });
+const reactor = (id: string, options: Partial<ReactorOptions> = {}) => openOne({ id, ...options });
 
 /** Two reactors; `a` has `b` as a remote in `mode`. */
-async function pair(mode: SyncMode, options: Partial<RemoteOptions> = {}) {
+async function pair(mode: SyncMode, options: Partial<RemoteOptions> = {}, bOptions: Partial<ReactorOptions> = {}) {
   const a = await reactor('a');
-  const b = await reactor('b');
+  const b = await reactor('b', bOptions);
   const wire = spyChannel(connect(a, b));
   await a.sync.add({ name: 'b', channel: wire.channel, mode, pullIntervalMs: 30, ...options });
   return { a, b, wire };
@@ -201,8 +204,12 @@ describe('filters', () => {
     expect(b.documents.get('c')?.hash).toBe(a.documents.get('c')?.hash);
   });
 
-  it('scopes: a filter naming the local scope syncs local ops too', async () => {
-    const { a, b } = await pair('ping-pong', { filter: { scopes: ['document', 'global', 'local'] } });
+  it('scopes: a filter naming the local scope syncs local ops too, to a receiver that accepts them', async () => {
+    const { a, b } = await pair(
+      'ping-pong',
+      { filter: { scopes: ['document', 'global', 'local'] } },
+      { receiveLocal: true },
+    );
     await a.createDocument('counter', { id: 'c' });
     await increment(a, 'c', 1);
     await increment(a, 'c', 50, 'local');
@@ -213,6 +220,45 @@ describe('filters', () => {
     expect(a.documents.get('c')).toEqual(b.documents.get('c'));
     expect(await ids(b, 'c', 'local')).toEqual(await ids(a, 'c', 'local'));
     expect(await ids(b, 'c', 'local')).toHaveLength(2);
+  });
+
+  it('scopes: a receiver that did not opt in refuses pushed local ops (auth dead letters); the rest syncs', async () => {
+    const { a, b } = await pair('push', { filter: { scopes: ['document', 'global', 'local'] } });
+    await a.createDocument('counter', { id: 'c' });
+    await increment(a, 'c', 1);
+    await increment(a, 'c', 50, 'local');
+    await a.sync.settled();
+    expect(b.documents.get('c')).toMatchObject({ state: { count: 1 }, localState: { count: 0 } });
+    expect(await ids(b, 'c', 'local')).toEqual([]);
+    const letters = a.sync.deadLetters();
+    expect(letters).toEqual([
+      expect.objectContaining({
+        direction: 'push',
+        remote: 'b',
+        operation: expect.objectContaining({ scope: 'local' }),
+        reason: expect.objectContaining({ kind: 'auth', message: expect.stringMatching(/"local" scope/) }),
+      }),
+    ]);
+    expect(a.sync.status('b')?.phase).toBe('idle');
+  });
+
+  it('scopes: a pull that did not ask for local ops refuses them from the server', async () => {
+    const a = await reactor('a');
+    const b = await reactor('b');
+    await b.createDocument('counter', { id: 'c' });
+    await increment(b, 'c', 2);
+    await increment(b, 'c', 30, 'local');
+    // A server that answers with everything, local ops included, whatever was asked.
+    const everything = {
+      push: (request: PushRequest) => b.endpoint.push(request, { peer: 'a' }),
+      pull: (request: PullRequest) =>
+        b.endpoint.pull({ ...request, filter: { scopes: ['document', 'global', 'local'] } }, { peer: 'a' }),
+      close: () => {},
+    };
+    await a.sync.add({ name: 'b', channel: everything, mode: 'pull' });
+    await a.sync.settled();
+    expect(a.documents.get('c')).toMatchObject({ state: { count: 2 }, localState: { count: 0 } });
+    expect(a.sync.deadLetters().map((letter) => [letter.direction, letter.reason.kind])).toEqual([['pull', 'auth']]);
   });
 
   it('scopes: a filter without the document scope carries ops but no CREATE, so nothing materialises', async () => {

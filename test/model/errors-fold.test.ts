@@ -34,9 +34,9 @@ describe('ReactorError', () => {
     expect(error.cause).toBe(cause);
   });
 
-  it('is retryable by default only for storage, network and timeout failures', () => {
+  it('is retryable by default only for storage, network, timeout and clock-drift failures', () => {
     const retryable = ERROR_KINDS.filter((kind) => new ReactorError(kind, 'x').retryable);
-    expect(retryable).toEqual(['storage', 'network', 'timeout']);
+    expect(retryable).toEqual(['storage', 'network', 'timeout', 'clock-drift']);
   });
 
   it('lets the thrower decide retryability', () => {

@@ -383,9 +383,16 @@ describe('bad input against a switchboard process', () => {
     const error = await client.next();
     expect(error).toMatchObject({ type: 'error', error: { kind: 'protocol' } });
     expect((error.error as { message: string }).message).toContain('not JSON');
-    // Well-formed JSON, but not an op: refused with the request's id.
+    // Well-formed JSON, but not an op: that op is refused in the answer, nothing is stored.
     client.send(push(2, { from, operations: [{ ...operations[0], timestamp: 42 }], cursor: 1 }));
-    expect(await client.next()).toMatchObject({ type: 'error', id: 2, error: { kind: 'protocol' } });
+    expect(await client.next()).toMatchObject({
+      type: 'result',
+      id: 2,
+      body: { accepted: 0, rejected: [{ id: operations[0]?.id, reason: { kind: 'protocol' } }] },
+    });
+    // Not a push at all: a protocol error for the request's id.
+    client.send(push(4, { from, operations: {}, cursor: 1 }));
+    expect(await client.next()).toMatchObject({ type: 'error', id: 4, error: { kind: 'protocol' } });
     expect((await server.health()).ordinal).toBe(0);
     // The connection is still good: a proper push is stored.
     client.send(push(3, { from, operations, cursor: 3 }));
@@ -398,18 +405,18 @@ describe('bad input against a switchboard process', () => {
     const server = await startServer({ data });
     const { from, operations } = await someOperations(3);
     const before = await rawClient(server);
-    before.send(hello({ v: 2 }));
+    before.send(hello({ v: 1 }));
     expect(await before.next()).toMatchObject({ type: 'error', error: { kind: 'protocol' } });
     expect((await before.closed).code).toBe(CLOSE_CODES.protocol);
 
-    // A push of version 2 after a proper hello: refused by id, closed, nothing written.
+    // A push of version 1 after a proper hello: refused by id, closed, nothing written.
     const after = await rawClient(server);
     after.send(hello());
     expect(await after.next()).toMatchObject({ type: 'welcome' });
-    after.send(push(7, { from, operations, cursor: 3 }, 2));
+    after.send(push(7, { from, operations, cursor: 3 }, 1));
     const error = await after.next();
     expect(error).toMatchObject({ type: 'error', id: 7, error: { kind: 'protocol' } });
-    expect((error.error as { message: string }).message).toContain('version 2 is not supported');
+    expect((error.error as { message: string }).message).toContain('version 1 is not supported');
     expect((await after.closed).code).toBe(CLOSE_CODES.protocol);
     expect((await server.health()).ordinal).toBe(0);
   });

@@ -145,9 +145,16 @@ describe('switchboard protocol errors', () => {
     // Still open: a proper hello is welcomed.
     client.send({ v: PROTOCOL_VERSION, type: 'hello' });
     expect(await client.next(3)).toMatchObject({ type: 'welcome', server: server.reactor.id });
-    // A push with a malformed envelope is refused and writes nothing.
+    // A push with a malformed envelope: that op is refused (answered in `rejected`), nothing is written.
     client.send({ v: PROTOCOL_VERSION, type: 'push', id: 2, body: { from: 'x', cursor: 1, operations: [{ id: 7 }] } });
-    expect(await client.next(4)).toMatchObject({ type: 'error', id: 2, error: { kind: 'protocol' } });
+    expect(await client.next(4)).toMatchObject({
+      type: 'result',
+      id: 2,
+      body: { accepted: 0, rejected: [{ id: '#0', reason: { kind: 'protocol' } }] },
+    });
+    // A push that is not one at all is a protocol error.
+    client.send({ v: PROTOCOL_VERSION, type: 'push', id: 3, body: { from: 'x', cursor: 1, operations: 'all' } });
+    expect(await client.next(5)).toMatchObject({ type: 'error', id: 3, error: { kind: 'protocol' } });
     expect(server.reactor.status().ordinal).toBe(0);
     client.socket.close();
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
 import { defineDocumentModel, ReactorError, SYNC_MODES, type SyncMode } from '../../src/index.js';
 import {
   createSimulation,
@@ -205,7 +206,8 @@ describe('check() reports precise violations', () => {
       initialState: () => ({ value: '' }),
       reducers: { SET: (_state: { value: string }, input: { value: string }) => ({ value: input.value }) },
     });
-    const outsider = await openReactor({ models: [secret], id: 'outsider' });
+    // On a simulated clock as the simulation's (at 0), so its op is not from the far future there.
+    const outsider = await openReactor({ models: [secret], id: 'outsider', clock: new SimulatedClock() });
     const created = await outsider.createDocument('secret', { id: 'classified' });
     await outsider.stop();
     const create = created.operations[0];

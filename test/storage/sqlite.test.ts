@@ -8,21 +8,28 @@ import {
   createReactor,
   defineDocumentModel,
   encodeHlc,
-  type OperationEnvelope,
   type Reactor,
   type ReactorOptions,
 } from '../../src/index.js';
 import { createSqliteStorage } from '../../src/sqlite.js';
 import { loadDriver } from '../../src/storage/sqliteSchema.js';
-import { counter, freshStorage, idleStatus, list, spyChannel } from '../support.js';
+import { counter, envelope, freshStorage, idleStatus, list, spyChannel } from '../support.js';
 
-/** A model whose state holds what JSON cannot: a Map of Dates. */
+/** Numbers a reducer can make that JSON cannot hold (states stay local, so they may). */
+const SPECIAL: Record<string, number | undefined> = {
+  nan: Number.NaN,
+  inf: Number.POSITIVE_INFINITY,
+  neg: -0,
+  none: undefined,
+};
+
+/** A model whose state holds what JSON cannot: NaN, Infinity, -0 and undefined members. */
 const diary = defineDocumentModel({
   type: 'diary',
-  initialState: () => ({ entries: new Map<string, Date>() }),
+  initialState: () => ({ entries: {} as Record<string, number | undefined> }),
   reducers: {
-    NOTE: (state: { entries: Map<string, Date> }, input: { key: string; at: Date }) => ({
-      entries: new Map(state.entries).set(input.key, input.at),
+    NOTE: (state: { entries: Record<string, number | undefined> }, input: { key: string; value: string }) => ({
+      entries: { ...state.entries, [input.key]: SPECIAL[input.value] },
     }),
   },
 });
@@ -60,15 +67,17 @@ const everything = async (reactor: Reactor, documentIds: readonly string[]) => (
 });
 
 describe('a reactor on SQLite', () => {
-  it('keeps documents, ops and keyframes (Maps and Dates included) across stop and reopen', async () => {
+  it('keeps documents, ops and keyframes (NaN, Infinity, -0 and undefined included) across stop and reopen', async () => {
     const path = newPath();
     const first = await onSqlite(path, { id: 'server', keyframeInterval: 3 });
     await first.createDocument('counter', { id: 'c' });
     for (let by = 1; by <= 10; by++) await first.mutate('c', [{ type: 'INCREMENT', input: { by } }]);
     await first.createDocument('diary', { id: 'd' });
     await first.mutate('d', [
-      { type: 'NOTE', input: { key: 'start', at: new Date(1_700_000_000_000) } },
-      { type: 'NOTE', input: { key: 'end', at: new Date(1_700_000_500_000) } },
+      { type: 'NOTE', input: { key: 'a', value: 'nan' } },
+      { type: 'NOTE', input: { key: 'b', value: 'inf' } },
+      { type: 'NOTE', input: { key: 'c', value: 'neg' } },
+      { type: 'NOTE', input: { key: 'd', value: 'none' } },
     ]);
     const before = await everything(first, ['c', 'd']);
     expect(before.documents[0]?.state).toEqual({ count: 55 });
@@ -76,8 +85,11 @@ describe('a reactor on SQLite', () => {
 
     const second = await onSqlite(path, { id: 'server', keyframeInterval: 3 });
     expect(await everything(second, ['c', 'd'])).toEqual(before);
-    const state = second.documents.get('d')?.state as { entries: Map<string, Date> } | undefined;
-    expect(state?.entries.get('end')).toEqual(new Date(1_700_000_500_000));
+    const state = second.documents.get('d')?.state as { entries: Record<string, number | undefined> } | undefined;
+    expect(state?.entries.a).toBeNaN();
+    expect(state?.entries.b).toBe(Number.POSITIVE_INFINITY);
+    expect(Object.is(state?.entries.c, -0)).toBe(true);
+    expect(state !== undefined && 'd' in state.entries && state.entries.d === undefined).toBe(true);
 
     // New ops continue the ordinals instead of colliding with stored ones.
     await second.mutate('c', [{ type: 'INCREMENT', input: { by: 1 } }]);
@@ -118,32 +130,28 @@ describe('a reactor on SQLite', () => {
     expect((await onSqlite(path, { id: 'owner' })).id).toBe('owner');
   });
 
-  it('reports a reused op id as a protocol error, even one the unique index catches', async () => {
+  it('refuses an op whose id does not match its contents, even one that sorts after everything stored', async () => {
     const reactor = await onSqlite(newPath());
-    const op = (wall: number, id: string, item: string): OperationEnvelope => ({
-      id,
-      documentId: 'l',
-      scope: 'global',
-      branch: 'main',
-      type: 'ADD',
-      input: { item },
-      timestamp: encodeHlc({ wall, logical: 0 }, 'remote'),
-      origin: 'remote',
-    });
-    const create: OperationEnvelope = {
-      ...op(1, 'create', ''),
-      scope: 'document',
-      type: 'CREATE_DOCUMENT',
-      input: { model: 'list' },
-    };
-    await reactor.load([create, op(2, 'same', 'original')]);
-    // Sorts after everything stored, so no lookup runs: the insert trips the unique index.
-    await expect(reactor.load([op(50, 'innocent', 'innocent'), op(99, 'same', 'forged')])).rejects.toMatchObject({
+    const op = (wall: number, item: string, scope: 'global' | 'document' = 'global') =>
+      envelope({
+        documentId: 'l',
+        scope,
+        branch: 'main',
+        type: scope === 'document' ? 'CREATE_DOCUMENT' : 'ADD',
+        input: scope === 'document' ? { model: 'list' } : { item },
+        timestamp: encodeHlc({ wall, logical: 0 }, 'remote'),
+        origin: 'remote',
+      });
+    const original = op(2, 'original');
+    await reactor.load([op(1, '', 'document'), original]);
+    // The id of a stored op on other contents: a forgery, refused whole, writing nothing.
+    const forged = { ...op(99, 'forged'), id: original.id };
+    await expect(reactor.load([op(50, 'innocent'), forged])).rejects.toMatchObject({
       kind: 'protocol',
-      message: expect.stringMatching(/"same" is already stored with different contents/),
+      message: expect.stringMatching(/operation 1: id .* does not match the operation's contents/),
     });
     expect(reactor.documents.get('l')?.state).toEqual({ items: ['original'] });
-    expect(await reactor.load([op(60, 'later', 'later')])).toEqual({ stored: 1, duplicates: 0 });
+    expect(await reactor.load([op(60, 'later')])).toEqual({ stored: 1, duplicates: 0 });
   });
 
   it('syncs both ways with a reactor on IndexedDB, and resumes from its persisted cursors after a restart', async () => {

@@ -1,5 +1,5 @@
 import { assign, type EventObject, fromEventObservable, fromPromise, type Subscribable, setup } from 'xstate';
-import type { ReactorErrorData } from '../../model/errors.js';
+import { classifyError, type ReactorErrorData } from '../../model/errors.js';
 import { backoffDelay, nextRandom } from '../../model/random.js';
 import type { SyncFilter, SyncMode } from '../../model/sync.js';
 
@@ -68,11 +68,7 @@ const never = (name: string) => async () => {
 };
 
 function errorData(error: unknown): ReactorErrorData {
-  if (typeof error === 'object' && error !== null && 'kind' in error && 'message' in error) {
-    const data = error as ReactorErrorData;
-    return { kind: data.kind, message: data.message, retryable: data.retryable === true };
-  }
-  return { kind: 'internal', message: error instanceof Error ? error.message : String(error), retryable: false };
+  return classifyError(error).toData();
 }
 
 /** Fatal errors stop a remote: auth, protocol and anything not retryable. */
