@@ -1,9 +1,10 @@
-import { Dexie, type EntityTable } from 'dexie';
+import { Dexie, type EntityTable, type Transaction } from 'dexie';
 import type { ReactorErrorData } from '../model/errors.js';
 import type { HlcState } from '../model/hlc.js';
 import type { SyncCursor, SyncFilter, SyncMode } from '../model/sync.js';
 import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
 import type { StorageBackend } from './backend.js';
+import { ContentIdPlan, deadLetterWithContentId, jobsWithContentIds } from './contentIds.js';
 
 /** Where a reactor keeps its data. Injected so every test and simulated reactor has its own. */
 export interface StorageOptions {
@@ -123,5 +124,39 @@ export class ReactorDatabase extends Dexie {
     });
     // v3: the queue is a log of enqueue batches with a watermark per lane (see JobLog).
     this.version(3).stores({ jobs: null, jobLog: 'id', lanes: 'lane' });
+    // v4: op ids derive from content (see contentIds.ts); stored ops, keyframes, dead letters and
+    // queued loads are renamed in the upgrade transaction.
+    this.version(4)
+      .stores({})
+      .upgrade((tx) => upgradeToContentIds(tx));
   }
+}
+
+async function upgradeToContentIds(tx: Transaction): Promise<void> {
+  const plan = new ContentIdPlan();
+  await tx
+    .table<OperationRow>('operations')
+    .toCollection()
+    .modify((row, ref) => {
+      const id = plan.add(row);
+      if (id === null) delete (ref as { value?: unknown }).value;
+      else if (id !== row.id) (row as { id: string }).id = id;
+    });
+  if (plan.renamed.size > 0) {
+    const keyframes = tx.table<KeyframeRow, [string, string, string]>('keyframes');
+    const stale = (await keyframes.toArray()).filter((row) => plan.renamed.has(row.id));
+    await keyframes.bulkDelete(stale.map((row): [string, string, string] => [row.stream, row.timestamp, row.id]));
+    await keyframes.bulkPut(stale.map((row) => ({ ...row, id: plan.renamed.get(row.id) as string })));
+  }
+  const letters = tx.table<DeadLetterRow, string>('deadLetters');
+  const rows = await letters.toArray();
+  const renamed = rows.map(deadLetterWithContentId);
+  await letters.bulkDelete(rows.filter((row, i) => renamed[i] !== row).map((row) => row.id));
+  await letters.bulkPut(renamed.filter((row, i) => row !== rows[i]));
+  await tx
+    .table<JobLogRow>('jobLog')
+    .toCollection()
+    .modify((row) => {
+      (row as { jobs: readonly Job[] }).jobs = jobsWithContentIds(row.jobs);
+    });
 }

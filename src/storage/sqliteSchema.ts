@@ -1,6 +1,10 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ReactorError } from '../model/errors.js';
+import type { Job, OperationEnvelope } from '../model/types.js';
+import { ContentIdPlan, deadLetterWithContentId, jobsWithContentIds } from './contentIds.js';
+import type { DeadLetterRow, KeyframeRow } from './schema.js';
+import { decodeValue, encodeValue, keyBytes } from './sqliteCodec.js';
 
 /**
  * The SQLite backend's driver, connection settings and schema versions.
@@ -52,12 +56,61 @@ export function configure(db: SqliteDatabase, synchronous: 'full' | 'normal'): v
   db.exec('BEGIN EXCLUSIVE; COMMIT');
 }
 
+/** One schema step: SQL, or code for a step that must rewrite rows. */
+type Migration = string | ((db: SqliteDatabase) => void);
+
+/**
+ * v2: op ids derive from content (see contentIds.ts). Every op gets the id its content derives;
+ * keyframes, dead letters and queued load jobs follow.
+ */
+function contentIds(db: SqliteDatabase): void {
+  const plan = new ContentIdPlan();
+  const update = db.prepare('UPDATE operations SET id = ?, data = ? WHERE ordinal = ?');
+  const drop = db.prepare('DELETE FROM operations WHERE ordinal = ?');
+  const rows = db.prepare('SELECT ordinal, data FROM operations ORDER BY ordinal').all() as {
+    ordinal: number;
+    data: string | Uint8Array;
+  }[];
+  for (const row of rows) {
+    const op = decodeValue<OperationEnvelope>(row.data);
+    const id = plan.add({ ...op, ordinal: row.ordinal });
+    if (id === null) drop.run(row.ordinal);
+    else if (id !== op.id) update.run(keyBytes(id), encodeValue({ ...op, id }), row.ordinal);
+  }
+  if (plan.renamed.size > 0) {
+    const frames = db.prepare('SELECT data FROM keyframes').pluck().all().map(decodeValue<KeyframeRow>);
+    const remove = db.prepare('DELETE FROM keyframes WHERE stream = ? AND timestamp = ? AND id = ?');
+    const put = db.prepare('INSERT OR REPLACE INTO keyframes (stream, timestamp, id, data) VALUES (?, ?, ?, ?)');
+    for (const frame of frames) {
+      const id = plan.renamed.get(frame.id);
+      if (id === undefined) continue;
+      remove.run(keyBytes(frame.stream), keyBytes(frame.timestamp), keyBytes(frame.id));
+      put.run(keyBytes(frame.stream), keyBytes(frame.timestamp), keyBytes(id), encodeValue({ ...frame, id }));
+    }
+  }
+  const letters = db.prepare('SELECT data FROM dead_letters').pluck().all().map(decodeValue<DeadLetterRow>);
+  const dropLetter = db.prepare('DELETE FROM dead_letters WHERE id = ?');
+  const putLetter = db.prepare('INSERT OR REPLACE INTO dead_letters (id, data) VALUES (?, ?)');
+  for (const letter of letters) {
+    const renamed = deadLetterWithContentId(letter);
+    if (renamed === letter) continue;
+    dropLetter.run(keyBytes(letter.id));
+    putLetter.run(keyBytes(renamed.id), encodeValue(renamed));
+  }
+  const jobRows = db.prepare('SELECT id, data FROM job_log').all() as { id: Uint8Array; data: string | Uint8Array }[];
+  const putJobs = db.prepare('UPDATE job_log SET data = ? WHERE id = ?');
+  for (const row of jobRows) {
+    const value = decodeValue<{ id: string; jobs: readonly Job[] }>(row.data);
+    putJobs.run(encodeValue({ ...value, jobs: jobsWithContentIds(value.jobs) }), row.id);
+  }
+}
+
 /**
  * Schema versions; never edit one that shipped, add the next. String keys are UTF-16BE blobs and
  * rows are encoded whole in `data` (see sqliteCodec.ts); the indices mirror the Dexie schema:
  * ordinal (the rowid), unique id, and `(stream, timestamp, id)` for canonical order.
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE operations (
     ordinal INTEGER PRIMARY KEY,
@@ -87,6 +140,7 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE TABLE dead_letters (id BLOB PRIMARY KEY, data ANY NOT NULL) STRICT, WITHOUT ROWID;
   `,
+  contentIds,
 ];
 
 /** The schema version this code writes. */
@@ -111,7 +165,10 @@ export function migrate(db: SqliteDatabase, name: string): void {
     }
     const record = db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
     for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
-      db.exec(MIGRATIONS[version - 1] as string);
+      const step = MIGRATIONS[version - 1] as Migration;
+      if (typeof step === 'string') db.exec(step);
+      // A fresh database has nothing to rewrite.
+      else if (current > 0) step(db);
       record.run(version, Date.now());
     }
   }).immediate();
