@@ -18,8 +18,11 @@ export interface HlcTimestamp extends HlcState {
 
 const WALL_WIDTH = 11;
 const LOGICAL_WIDTH = 5;
-/** The largest wall time (ms since 1970) a timestamp can hold: about 4 million years from now. */
-export const MAX_WALL = 36 ** WALL_WIDTH - 1;
+/**
+ * The largest wall time (ms since 1970) a timestamp holds: the largest exact integer, some 285,000
+ * years from now. (Eleven base-36 digits could hold more, but not as exact numbers.)
+ */
+export const MAX_WALL = Number.MAX_SAFE_INTEGER;
 const MAX_LOGICAL = 36 ** LOGICAL_WIDTH - 1;
 // `s`: a node is any reactor id, and ids may contain line breaks.
 const PATTERN = /^([0-9a-z]{11}):([0-9a-z]{5}):(.+)$/s;
@@ -57,7 +60,7 @@ export function encodeHlc(state: HlcState, node: string): string {
 /** Decodes a timestamp made by {@link encodeHlc}; throws a `protocol` error otherwise. */
 export function decodeHlc(timestamp: string): HlcTimestamp {
   const match = PATTERN.exec(timestamp);
-  if (match === null) {
+  if (match === null || Number.parseInt(match[1] as string, 36) > MAX_WALL) {
     throw new ReactorError(
       'protocol',
       `malformed timestamp ${JSON.stringify(timestamp)}: expected "wall:logical:node" as made by the reactor's HLC`,
@@ -70,9 +73,11 @@ export function decodeHlc(timestamp: string): HlcTimestamp {
   };
 }
 
-/** True when `timestamp` is well formed. */
+/** True when `timestamp` is well formed (and its wall time an exact number). */
 export function isHlcTimestamp(timestamp: unknown): timestamp is string {
-  return typeof timestamp === 'string' && PATTERN.test(timestamp);
+  if (typeof timestamp !== 'string') return false;
+  const match = PATTERN.exec(timestamp);
+  return match !== null && Number.parseInt(match[1] as string, 36) <= MAX_WALL;
 }
 
 function normalise(wall: number, logical: number): HlcState {

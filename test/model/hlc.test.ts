@@ -193,3 +193,29 @@ describe('HybridLogicalClock', () => {
     expect(clock.state).toEqual(before);
   });
 });
+
+describe('the end of the clock', () => {
+  const last = { wall: Number.MAX_SAFE_INTEGER, logical: MAX_LOGICAL };
+
+  it('encodes the largest exact wall time and refuses anything past it', () => {
+    expect(decodeHlc(encodeHlc(last, 'n'))).toEqual({ ...last, node: 'n' });
+    expect(() => encodeHlc({ wall: Number.MAX_SAFE_INTEGER + 2, logical: 0 }, 'n')).toThrow(
+      /no timestamp can hold .* this reactor cannot stamp new operations/,
+    );
+    expect(() => encodeHlc({ wall: 1.5, logical: 0 }, 'n')).toThrow(ReactorError);
+    expect(isHlcTimestamp('zzzzzzzzzzz:00000:n')).toBe(false);
+    expect(() => decodeHlc('zzzzzzzzzzz:00000:n')).toThrow(/malformed timestamp/);
+  });
+
+  it('refuses a tick past the end with a clear error and keeps its state, instead of a malformed timestamp', () => {
+    const clock = new HybridLogicalClock('a', () => 0, last);
+    expect(() => clock.next()).toThrow(/cannot stamp new operations/);
+    expect(clock.state).toEqual(last);
+  });
+
+  it('refuses to receive a timestamp it could not move past', () => {
+    const clock = new HybridLogicalClock('a', () => 0);
+    expect(() => clock.receive(encodeHlc(last, 'b'))).toThrow(expect.objectContaining({ kind: 'clock-drift' }));
+    expect(clock.state).toEqual(HLC_ZERO);
+  });
+});

@@ -473,3 +473,41 @@ describe('bad input against a switchboard process', () => {
     expect((await server.health()).ordinal).toBe(1);
   });
 });
+
+describe('the trust boundary against a switchboard process', () => {
+  it('the source of a push is the connection: a client claiming another’s id cannot hide ops from it', async () => {
+    const server = await startServer({ data });
+    const alice = await openReactor({ id: 'alice' });
+    await joinHub(alice, server.url, 'ping-pong');
+    await healthUntil(server.port, (h) => h.clients === 1);
+    const { operations } = await someOperations(4);
+    // Mallory says hello as herself, then pushes with alice's id in the body.
+    const mallory = await rawClient(server);
+    mallory.send(hello({ client: 'mallory' }));
+    expect(await mallory.next()).toMatchObject({ type: 'welcome' });
+    mallory.send(push(1, { from: 'alice', operations, cursor: 4 }));
+    expect(await mallory.next()).toMatchObject({ type: 'result', id: 1, body: { accepted: 4 } });
+    mallory.close();
+    // Stored as mallory's, so they reach alice like anyone else's ops.
+    await until(alice, () => ordinal(alice) === 4, 'mallory’s ops');
+    expect(alice.documents.get('c')?.state).toEqual({ count: 3 });
+  });
+
+  it('inputs arrive exactly as they were written: keys sorted, no undefined members, no -0', async () => {
+    const server = await startServer({ data });
+    const writer = await openReactor({ id: 'writer' });
+    const reader = await openReactor({ id: 'reader' });
+    await joinHub(writer, server.url, 'push');
+    await joinHub(reader, server.url, 'pull');
+    await writer.createDocument('list', { id: 'l' });
+    const input = { item: 'é\u{1F600}', zeta: { b: -0, a: [1, { y: null, x: 'x' }] }, gone: undefined };
+    await writer.mutate('l', [{ type: 'ADD', input }]);
+    await until(reader, () => ordinal(reader) === 2, 'the op');
+    const [written] = await writer.operations('l');
+    const [read] = await reader.operations('l');
+    expect(read).toEqual(written);
+    expect(JSON.stringify(read?.input)).toBe(JSON.stringify(written?.input));
+    expect(JSON.stringify(read?.input)).toBe('{"item":"é\u{1F600}","zeta":{"a":[1,{"x":"x","y":null}],"b":0}}');
+    expect(reader.documents.get('l')?.hash).toBe(writer.documents.get('l')?.hash);
+  });
+});
