@@ -7,6 +7,10 @@
  * 3. Reactor, 100 documents: the same, round-robin over 100 documents.
  * 4. Sequential: 1,000 awaited mutations into a document whose log holds 1,000 ops, and 100,000
  *    (both reactors open at once, timed in alternating blocks of 100).
+ * 5. State protection: what checking and freezing every reducer's result costs (the reactor folds
+ *    through `applyOperation`, which seals each new state), against calling the same reducers
+ *    bare, for a counter and for a list that grows to 1,000 items; and that cost as a share of an
+ *    op's time in scenario 2.
  *
  * Every scenario runs `B1_ROUNDS` times (default 3), interleaved, each on a fresh `IDBFactory`,
  * so a burst of load from elsewhere on the machine hits every scenario alike. Throughput is the
@@ -14,7 +18,8 @@
  */
 import { Dexie, type EntityTable } from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { createReactor, defineDocumentModel, encodeHlc, type Reactor } from '../src/index.js';
+import { type AnyDocumentModel, createReactor, defineDocumentModel, encodeHlc, type Reactor } from '../src/index.js';
+import { applyOperation } from '../src/model/fold.js';
 import type { BaselineRow } from './browser/rawIndexedDb.js';
 import {
   type Column,
@@ -63,6 +68,19 @@ const counter = defineDocumentModel({
 });
 
 const INCREMENT = [{ type: 'INCREMENT', input: { by: 1 } }] as const;
+
+/** A list of items, the state size growing with every op (scenario 5). */
+const todo = defineDocumentModel({
+  type: 'todo',
+  initialState: () => ({ items: [] as { id: number; text: string; done: boolean }[] }),
+  reducers: {
+    ADD: (s: { items: { id: number; text: string; done: boolean }[] }, input: { id: number; text: string }) => ({
+      items: [...s.items, { id: input.id, text: input.text, done: false }],
+    }),
+  },
+});
+const PROTECTION_OPS = 20_000;
+const LIST_LENGTH = 1_000;
 
 /** One timed run of a scenario: its wall time and each call's (or batch's) latency. */
 type Sample = RateSample;
@@ -236,6 +254,40 @@ async function sequentialPair(label: string): Promise<{ small: Sample; large: Sa
   };
 }
 
+/** One fold of scenario 5: `ops` reducer calls, sealed (as the reactor does) or bare. */
+function foldTime(model: 'counter' | 'todo', sealed: boolean): number {
+  const definition: AnyDocumentModel = model === 'counter' ? counter : todo;
+  const type = model === 'counter' ? 'INCREMENT' : 'ADD';
+  const reducer = definition.reducers[type] as (s: unknown, i: unknown) => unknown;
+  const inputs = Array.from({ length: PROTECTION_OPS }, (_, i) =>
+    Object.freeze(model === 'counter' ? { by: 1 } : { id: i, text: `item ${i}` }),
+  );
+  collectGarbage();
+  const start = now();
+  let state = definition.initialState() as unknown;
+  for (let i = 0; i < PROTECTION_OPS; i++) {
+    // The list restarts every LIST_LENGTH items, so its state stays between 0 and 1,000 items.
+    if (model === 'todo' && i % LIST_LENGTH === 0) state = definition.initialState();
+    state = sealed ? applyOperation(definition, state, { type, input: inputs[i] }).state : reducer(state, inputs[i]);
+  }
+  return now() - start;
+}
+
+/** Scenario 5: median fold times, sealed and bare, interleaved over rounds. */
+function protection(): { model: string; bare: number; sealed: number }[] {
+  return (['counter', 'todo'] as const).map((model) => {
+    const bare: number[] = [];
+    const sealed: number[] = [];
+    foldTime(model, true);
+    for (let round = 0; round < ROUNDS + 2; round++) {
+      bare.push(foldTime(model, false));
+      sealed.push(foldTime(model, true));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    return { model, bare: median(bare), sealed: median(sealed) };
+  });
+}
+
 type Row = RateRow;
 
 const columns: readonly Column<Row>[] = [
@@ -321,6 +373,36 @@ async function main(): Promise<void> {
   console.log(
     `Reference, quoted and not measured here: the Powerhouse reactor (npm 6.2.2) managed ${reference} ` +
       'sequentially on this kind of machine.',
+  );
+  progress('5. state protection: sealed vs bare folds');
+  const burstOne = rows[1] as Row;
+  const usPerBurstOp = 1e6 / burstOne.opsPerSec;
+  const protectionRows = protection().map((row) => {
+    const overheadUs = ((row.sealed - row.bare) * 1000) / PROTECTION_OPS;
+    return [
+      row.model === 'counter' ? 'counter { count }' : `list of up to ${formatNumber(LIST_LENGTH)} items`,
+      formatNumber(opsPerSecond(PROTECTION_OPS, row.bare)),
+      formatNumber(opsPerSecond(PROTECTION_OPS, row.sealed)),
+      `${formatNumber(overheadUs, 2)} µs`,
+      `${formatNumber((100 * overheadUs) / usPerBurstOp, 1)}% of a scenario-2 op (${formatNumber(usPerBurstOp, 1)} µs)`,
+    ];
+  });
+  console.log('');
+  console.log(
+    `5. State protection: ${formatNumber(PROTECTION_OPS)} reducer calls, bare vs checked and frozen (applyOperation); ` +
+      "the reactor runs a local op's reducer twice (executor and view)",
+  );
+  console.log(
+    formatTable(
+      [
+        { header: 'state', cell: (row: string[]) => row[0] as string },
+        { header: 'bare calls/s', cell: (row: string[]) => row[1] as string, align: 'right' },
+        { header: 'sealed calls/s', cell: (row: string[]) => row[2] as string, align: 'right' },
+        { header: 'cost per call', cell: (row: string[]) => row[3] as string, align: 'right' },
+        { header: 'share', cell: (row: string[]) => row[4] as string },
+      ],
+      protectionRows,
+    ),
   );
   const missed = rows.filter((row) => row.met === false).length;
   console.log(

@@ -83,8 +83,9 @@ function sameKey(a: OrderKey | null, b: OrderKey | null): boolean {
   return a === b || (a !== null && b !== null && compareOrder(a, b) === 0);
 }
 
+/** The read model's key of a document on a branch: unambiguous for any two strings. */
 function snapshotKey(documentId: string, branch: string): string {
-  return branch === DEFAULT_BRANCH ? documentId : JSON.stringify([documentId, branch]);
+  return JSON.stringify([documentId, branch]);
 }
 
 function insertSorted(list: OperationEnvelope[], op: OperationEnvelope): void {

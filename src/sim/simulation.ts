@@ -5,6 +5,7 @@ import { createSimNetwork, type SimNetwork, type SimNetworkStats } from '../chan
 import type { DocumentModel } from '../model/documentModel.js';
 import { ReactorError } from '../model/errors.js';
 import { hashString } from '../model/hash.js';
+import { emptyRecord } from '../model/keys.js';
 import { seededRandom } from '../model/random.js';
 import type { Endpoint, Poke, SyncMode } from '../model/sync.js';
 import type { Action } from '../model/types.js';
@@ -262,7 +263,8 @@ export class Simulation {
   async summary(): Promise<SimulationSummary> {
     const running = this.#nodes.filter((node) => node.reactor !== undefined);
     const ids = new Set<string>();
-    const states: Record<string, string> = {};
+    // Keyed by document ids, which may be any string: no prototype.
+    const states = emptyRecord<string>();
     let deadLetters = 0;
     for (const node of running) {
       const reactor = node.reactor as Reactor;
