@@ -79,7 +79,10 @@ export function createEndpoint(ports: EndpointPorts): Endpoint {
           hasMore: request.cursor < current,
         };
       }
-      const page = await ports.scan(request.cursor, request.limit, request.filter, [requester]);
+      // Its own ops are not sent back: those it pushed here and made itself (a name alone can be
+      // claimed by anyone; to hide ops from a peer one would have to forge their origin too).
+      const echo = requester === undefined ? { sources: [] } : { sources: [requester], origin: requester };
+      const page = await ports.scan(request.cursor, request.limit, request.filter, echo);
       return {
         from: ports.reactorId,
         operations: page.operations,

@@ -32,8 +32,6 @@ export interface PrepareRunPorts {
   readonly read: (documentId: string, branch: string) => Promise<DocumentReading>;
   /** Physical time: dead-letter timestamps and the clock-drift bound. */
   readonly now: () => number;
-  /** The model named by a CREATE of this document that was refused here (a dead letter), if any. */
-  readonly refusedModel?: (documentId: string) => Promise<string | undefined>;
   /** Keep documents of unknown models instead of refusing them (a relay). */
   readonly relay?: boolean;
 }
@@ -156,11 +154,13 @@ interface LoadVerdict {
 }
 
 /**
- * Checks a load job's ops against the models this reactor knows. A document whose type has no
- * model here can never be folded: its CREATE, and its ops once that is known, are refused and
- * become dead letters. Ops of a document not created yet are kept (their CREATE may come later).
- * An op whose action the model lacks, or whose reducer throws at its position, is kept and marked
- * with `error`, on every reactor alike, so logs and states stay equal everywhere.
+ * Checks a load job's ops against the models this reactor knows and its clock. A CREATE naming a
+ * model this reactor lacks can never be folded here: it is refused and becomes a dead letter. Ops
+ * of a document without a stored CREATE are kept (their CREATE may come later, or be retried once
+ * the model is known); only a *stored* CREATE decides a document's type, never a refused one, so
+ * a peer cannot block a document by sending a bogus CREATE first. An op whose action the model
+ * lacks, or whose reducer throws at its position, is kept and marked with `error`, on every
+ * reactor alike, so logs and states stay equal everywhere.
  */
 async function judgeLoad(
   job: LoadJob,
@@ -185,23 +185,26 @@ async function judgeLoad(
       continue;
     }
     if (!types.has(op.documentId)) {
-      const reading = await ports.read(op.documentId, DEFAULT_BRANCH);
-      // A CREATE refused earlier still tells the type, so later ops of the document are refused alike.
-      const refused = reading.model === undefined ? await ports.refusedModel?.(op.documentId) : undefined;
-      types.set(op.documentId, reading.model ?? refused ?? null);
+      types.set(op.documentId, (await ports.read(op.documentId, DEFAULT_BRANCH)).model ?? null);
     }
     const doc = JSON.stringify(op.documentId);
     if (op.scope === 'document') {
       if (op.type === CREATE_DOCUMENT) {
-        const model = (op.input as { model?: unknown } | undefined)?.model;
-        if (typeof model !== 'string' || (!ports.models.has(model) && ports.relay !== true)) {
+        const input = op.input;
+        const model =
+          typeof input === 'object' && input !== null && Object.hasOwn(input, 'model')
+            ? (input as { model: unknown }).model
+            : undefined;
+        if (typeof model !== 'string' || model.length === 0) {
+          reject(op, 'protocol', `the CREATE_DOCUMENT of document ${doc} must have the input { model: string }`);
+          continue;
+        }
+        if (!ports.models.has(model) && ports.relay !== true) {
           reject(
             op,
             'unknown-model',
             `document ${doc} has type ${JSON.stringify(model)}, which this reactor has no model for`,
           );
-          // Later ops of this document in the batch are refused too.
-          if (types.get(op.documentId) === null) types.set(op.documentId, String(model));
           continue;
         }
         if (types.get(op.documentId) === null) types.set(op.documentId, model);

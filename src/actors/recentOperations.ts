@@ -1,6 +1,6 @@
 import { matchesFilter, type SyncFilter } from '../model/sync.js';
 import type { OperationEnvelope, StoredOperation } from '../model/types.js';
-import { type ScannedPage, toEnvelope } from '../storage/syncRepository.js';
+import { type EchoFilter, isEcho, type ScannedPage, toEnvelope } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 
 /**
@@ -34,20 +34,14 @@ export class RecentOperations {
   }
 
   /** Like `scanSince`, from memory; `undefined` when the range starts before what is held. */
-  scan(
-    cursor: number,
-    limit: number,
-    filter: SyncFilter | undefined,
-    exclude: readonly (string | undefined)[],
-  ): ScannedPage | undefined {
+  scan(cursor: number, limit: number, filter: SyncFilter | undefined, echo: EchoFilter): ScannedPage | undefined {
     if (cursor + 1 < this.#start) return undefined;
     const operations: OperationEnvelope[] = [];
     let position = cursor;
     for (let i = cursor + 1 - this.#start; i < this.#ops.length && operations.length < limit; i++) {
       const op = this.#ops[i] as StoredOperation;
       position = op.ordinal;
-      const source = this.#sources.get(op.id);
-      if (source !== undefined && exclude.includes(source)) continue;
+      if (isEcho(echo, this.#sources.get(op.id), op.origin)) continue;
       if (matchesFilter(op, filter)) operations.push(toEnvelope(op));
     }
     return { operations, cursor: position };

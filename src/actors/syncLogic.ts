@@ -81,7 +81,7 @@ export function createSyncLogic(ports: SyncPorts) {
 
   const pushBatch = fromPromise<PushBatchOutput, RegionInput>(async ({ input }) => {
     const channel = requireChannel(ports, input.name);
-    const page = await ports.scan(input.cursor, input.batchSize, input.filter, echoSources(input.name));
+    const page = await ports.scan(input.cursor, input.batchSize, input.filter, { sources: echoSources(input.name) });
     const cursor = { remote: input.name, direction: 'push' as const, cursor: page.cursor };
     if (page.operations.length === 0) {
       persistCursor(cursor);

@@ -133,7 +133,8 @@ function readFrame<T>(raw: unknown, schema: z.ZodType<T>, side: 'client' | 'serv
   }
   const record = value as Record<string, unknown>;
   const id = typeof record.id === 'number' && Number.isInteger(record.id) ? record.id : undefined;
-  if (record.v !== PROTOCOL_VERSION) {
+  // Another version number ends the connection; a frame without one is merely malformed.
+  if (typeof record.v === 'number' && record.v !== PROTOCOL_VERSION) {
     throw new FrameError(
       `protocol version ${JSON.stringify(record.v)} is not supported; this side speaks version ${PROTOCOL_VERSION}`,
       { close: CLOSE_CODES.protocol, ...(id === undefined ? {} : { requestId: id }) },

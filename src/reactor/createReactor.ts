@@ -10,7 +10,7 @@ import { classifyError, ReactorError } from '../model/errors.js';
 import { HybridLogicalClock } from '../model/hlc.js';
 import { parseStreamKey, streamKey } from '../model/order.js';
 import type { Channel } from '../model/sync.js';
-import { CREATE_DOCUMENT, DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
+import { DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
 import { assertId, describe } from '../model/validate.js';
 import { loadBootState } from '../storage/bootRepository.js';
 import { createDexieStorage } from '../storage/dexie.js';
@@ -110,8 +110,8 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
   const commitSync = (write: Omit<StoreWrite, 'writeId'>) => replies.commit(write);
   const channels = new Map<string, Channel>();
   const recent = new RecentOperations(bus, counters.ordinal);
-  const scan: ScanOperations = async (cursor, limit, filter, exclude) =>
-    recent.scan(cursor, limit, filter, exclude) ?? scanSince(storage, cursor, limit, filter, exclude);
+  const scan: ScanOperations = async (cursor, limit, filter, echo) =>
+    recent.scan(cursor, limit, filter, echo) ?? scanSince(storage, cursor, limit, filter, echo);
   const syncBoot = await storage.readSync();
 
   const machine = wireReactorMachine({
@@ -130,18 +130,6 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
       read: async (documentId, branch) => {
         await bus.idle();
         return projector.read(documentId, branch);
-      },
-      refusedModel: async (documentId) => {
-        // A rare path (a mutation of a document that does not exist): reading the few sync rows is fine.
-        const { deadLetters } = await storage.readSync();
-        const letter = deadLetters.find(
-          (row) =>
-            row.direction !== 'push' &&
-            row.operation.documentId === documentId &&
-            row.operation.scope === 'document' &&
-            row.operation.type === CREATE_DOCUMENT,
-        );
-        return letter === undefined ? undefined : String((letter.operation.input as { model?: unknown }).model);
       },
     }),
     syncLogic: createSyncLogic({

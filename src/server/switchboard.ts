@@ -159,10 +159,13 @@ export async function createSwitchboard(options: SwitchboardOptions): Promise<Sw
     }
     connection.welcomed = true;
     send(connection, { v: PROTOCOL_VERSION, type: 'welcome', server: reactor.id, maxFrameBytes });
-    // A poke per commit, except for commits of only this client's own pushes (nothing new for it).
+    // A poke per commit, except for commits of only this client's own ops (pushed by it and made
+    // by it: nothing new for it). A name alone does not count: anyone may claim it in a hello.
     connection.pokes = reactor.events$.subscribe((event) => {
       if (event.type !== 'operations.written') return;
-      const fromElsewhere = event.operations.some((op) => event.sources[op.id] !== connection.peer);
+      const fromElsewhere = event.operations.some(
+        (op) => event.sources[op.id] !== connection.peer || op.origin !== connection.peer,
+      );
       const cursor = event.operations.at(-1)?.ordinal;
       if (fromElsewhere && cursor !== undefined) send(connection, { v: PROTOCOL_VERSION, type: 'poke', cursor });
     });

@@ -78,7 +78,11 @@ function contentIds(db: SqliteDatabase): void {
     else if (id !== op.id) update.run(keyBytes(id), encodeValue({ ...op, id }), row.ordinal);
   }
   if (plan.renamed.size > 0) {
-    const frames = db.prepare('SELECT data FROM keyframes').pluck().all().map(decodeValue<KeyframeRow>);
+    const frames = db
+      .prepare('SELECT data FROM keyframes')
+      .pluck()
+      .all()
+      .map(decodeValue<KeyframeRow>);
     const remove = db.prepare('DELETE FROM keyframes WHERE stream = ? AND timestamp = ? AND id = ?');
     const put = db.prepare('INSERT OR REPLACE INTO keyframes (stream, timestamp, id, data) VALUES (?, ?, ?, ?)');
     for (const frame of frames) {
@@ -88,7 +92,11 @@ function contentIds(db: SqliteDatabase): void {
       put.run(keyBytes(frame.stream), keyBytes(frame.timestamp), keyBytes(id), encodeValue({ ...frame, id }));
     }
   }
-  const letters = db.prepare('SELECT data FROM dead_letters').pluck().all().map(decodeValue<DeadLetterRow>);
+  const letters = db
+    .prepare('SELECT data FROM dead_letters')
+    .pluck()
+    .all()
+    .map(decodeValue<DeadLetterRow>);
   const dropLetter = db.prepare('DELETE FROM dead_letters WHERE id = ?');
   const putLetter = db.prepare('INSERT OR REPLACE INTO dead_letters (id, data) VALUES (?, ?)');
   for (const letter of letters) {

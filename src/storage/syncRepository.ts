@@ -16,12 +16,29 @@ export function toEnvelope(row: OperationEnvelope): OperationEnvelope {
   };
 }
 
-/** Ops past a cursor that match a filter and did not come from a remote in `exclude`. */
+/**
+ * Which ops a scan leaves out because the one it serves has them already: those that came from
+ * one of `sources`, and, when `origin` is set, were also made by it. The serving side of a pull
+ * sets `origin` to the requester, so that a peer claiming another's name cannot hide that
+ * other's ops from it without also forging their origin.
+ */
+export interface EchoFilter {
+  readonly sources: readonly string[];
+  readonly origin?: string;
+}
+
+/** Whether an op with this source and origin is an echo (see {@link EchoFilter}). */
+export function isEcho(echo: EchoFilter, source: string | undefined, origin: string): boolean {
+  if (source === undefined || !echo.sources.includes(source)) return false;
+  return echo.origin === undefined || echo.origin === origin;
+}
+
+/** Ops past a cursor that match a filter and are not echoes. */
 export type ScanOperations = (
   cursor: number,
   limit: number,
   filter: SyncFilter | undefined,
-  exclude: readonly (string | undefined)[],
+  echo: EchoFilter,
 ) => Promise<ScannedPage>;
 
 /** A page of ops past an ordinal: those that match, and how far the scan got. */
@@ -32,18 +49,17 @@ export interface ScannedPage {
 }
 
 /**
- * Scans ops in arrival order past `cursor`, keeping those that match `filter` and did not come
- * from a remote in `exclude` (the one we would send them to), until `limit` are kept or the log ends. The returned cursor never skips an op
- * that was not considered, so the next scan resumes exactly there.
+ * Scans ops in arrival order past `cursor`, keeping those that match `filter` and are not echoes
+ * (ops the one we serve has already), until `limit` are kept or the log ends. The returned cursor
+ * never skips an op that was not considered, so the next scan resumes exactly there.
  */
 export async function scanSince(
   storage: StorageBackend,
   cursor: number,
   limit: number,
   filter: SyncFilter | undefined,
-  exclude: string | readonly (string | undefined)[] | undefined,
+  echo: EchoFilter = { sources: [] },
 ): Promise<ScannedPage> {
-  const excluded = new Set(typeof exclude === 'string' ? [exclude] : (exclude ?? []));
   const operations: OperationEnvelope[] = [];
   let position = cursor;
   const chunk = Math.max(64, limit * 2);
@@ -53,7 +69,7 @@ export async function scanSince(
     for (const row of rows) {
       if (operations.length >= limit) break;
       position = row.ordinal;
-      if (row.source !== undefined && excluded.has(row.source)) continue;
+      if (isEcho(echo, row.source, row.origin)) continue;
       if (matchesFilter(row, filter)) operations.push(toEnvelope(row));
     }
     if (rows.length < chunk) break;

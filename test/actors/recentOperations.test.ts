@@ -24,18 +24,20 @@ async function written(
   await bus.idle();
 }
 
+const none = { sources: [] };
+
 describe('recent operations', () => {
   it('serves scans from memory past where it started, and says when it cannot', async () => {
     const bus = createEventBus();
     const recent = new RecentOperations(bus, 10);
     await written(bus, [op(11), op(12), op(13)]);
-    expect(recent.scan(9, 10, undefined, [])).toBeUndefined();
-    expect(recent.scan(10, 10, undefined, [])?.operations.map((o) => o.id)).toEqual(['op11', 'op12', 'op13']);
-    expect(recent.scan(11, 1, undefined, [])).toEqual({
+    expect(recent.scan(9, 10, undefined, none)).toBeUndefined();
+    expect(recent.scan(10, 10, undefined, none)?.operations.map((o) => o.id)).toEqual(['op11', 'op12', 'op13']);
+    expect(recent.scan(11, 1, undefined, none)).toEqual({
       operations: [expect.objectContaining({ id: 'op12' })],
       cursor: 12,
     });
-    expect(recent.scan(13, 10, undefined, [])).toEqual({ operations: [], cursor: 13 });
+    expect(recent.scan(13, 10, undefined, none)).toEqual({ operations: [], cursor: 13 });
     recent.close();
   });
 
@@ -43,7 +45,7 @@ describe('recent operations', () => {
     const bus = createEventBus();
     const recent = new RecentOperations(bus, 0);
     await written(bus, [op(1), op(2, 'other'), op(3, 'd', 'local'), op(4)], { op1: 'peer' });
-    const page = recent.scan(0, 10, { documentIds: ['d'] }, ['peer']);
+    const page = recent.scan(0, 10, { documentIds: ['d'] }, { sources: ['peer'] });
     expect(page?.operations.map((o) => o.id)).toEqual(['op4']);
     expect(page?.cursor).toBe(4);
     expect(page?.operations[0]).not.toHaveProperty('ordinal');
@@ -57,8 +59,17 @@ describe('recent operations', () => {
       bus,
       [1, 2, 3, 4, 5, 6, 7].map((n) => op(n)),
     );
-    expect(recent.scan(0, 10, undefined, [])).toBeUndefined();
-    expect(recent.scan(3, 10, undefined, [])?.operations.map((o) => o.id)).toEqual(['op4', 'op5', 'op6', 'op7']);
+    expect(recent.scan(0, 10, undefined, none)).toBeUndefined();
+    expect(recent.scan(3, 10, undefined, none)?.operations.map((o) => o.id)).toEqual(['op4', 'op5', 'op6', 'op7']);
+    recent.close();
+  });
+
+  it('with an origin, skips only ops that came from the source and were made by it too', async () => {
+    const bus = createEventBus();
+    const recent = new RecentOperations(bus, 0);
+    await written(bus, [op(1), op(2)], { op1: 'peer', op2: 'peer' });
+    expect(recent.scan(0, 10, undefined, { sources: ['peer'], origin: 'o' })?.operations).toEqual([]);
+    expect(recent.scan(0, 10, undefined, { sources: ['peer'], origin: 'someone else' })?.operations).toHaveLength(2);
     recent.close();
   });
 });

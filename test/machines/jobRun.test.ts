@@ -26,9 +26,10 @@ function scriptedStore(script: (ReactorErrorData | 'ok')[], attempts: number[], 
   });
 }
 
-function harness(script: (ReactorErrorData | 'ok')[]) {
+function harness(script: (ReactorErrorData | 'ok')[], prepareFailures: unknown[] = []) {
   const clock = new SimulatedClock();
   const attempts: number[] = [];
+  const prepares: number[] = [];
   const input: JobRunInput = {
     runId: 'run-0',
     documentId: 'd',
@@ -40,7 +41,16 @@ function harness(script: (ReactorErrorData | 'ok')[]) {
     types: { context: {} as { finished?: JobRunFinished } },
     actors: {
       store: scriptedStore(script, attempts, clock),
-      run: jobRunMachine.provide({ actors: { prepareRun: fromPromise(async () => prepared) } }),
+      run: jobRunMachine.provide({
+        actors: {
+          prepareRun: fromPromise(async () => {
+            prepares.push(clock.now());
+            const failure = prepareFailures.shift();
+            if (failure !== undefined) throw failure;
+            return prepared;
+          }),
+        },
+      }),
     },
   }).createMachine({
     context: {},
@@ -51,7 +61,7 @@ function harness(script: (ReactorErrorData | 'ok')[]) {
     on: { 'jobRun.finished': { actions: assign({ finished: ({ event }) => event as JobRunFinished }) } },
   });
   const actor = createActor(parent, { clock }).start();
-  return { actor, clock, attempts };
+  return { actor, clock, attempts, prepares };
 }
 
 const transient: ReactorErrorData = { kind: 'storage', message: 'AbortError', retryable: true };
@@ -101,5 +111,24 @@ describe('job run', () => {
     expect(attempts).toHaveLength(4);
     const outcome = actor.getSnapshot().context.finished?.outcomes[0];
     expect(outcome).toMatchObject({ ok: false, error: { kind: 'storage', retryable: true } });
+  });
+
+  it('retries a transient failure while preparing (a storage read) like one while committing', async () => {
+    const aborted = new DOMException('the transaction was aborted', 'AbortError');
+    const { actor, clock, prepares, attempts } = harness(['ok'], [aborted, aborted]);
+    await advance(clock, 1000);
+    expect(prepares).toHaveLength(3);
+    expect(attempts).toHaveLength(1);
+    expect(actor.getSnapshot().context.finished?.outcomes).toEqual(prepared.outcomes);
+  });
+
+  it('fails the jobs with the classified error when preparing fails permanently', async () => {
+    const { actor, prepares } = harness([], [new TypeError('bad')]);
+    await flush();
+    expect(prepares).toHaveLength(1);
+    expect(actor.getSnapshot().context.finished?.outcomes[0]).toMatchObject({
+      ok: false,
+      error: { kind: 'internal', retryable: false, message: expect.stringMatching(/preparing jobs failed: bad/) },
+    });
   });
 });
