@@ -9,11 +9,11 @@ import { ReactorError } from './errors.js';
 /** How deep an input or a state may nest. Deeper values are refused (and cycles are infinitely deep). */
 export const MAX_DEPTH = 100;
 
-// Values known to be frozen plain data: walks stop here, so sealing a new state costs what the
-// reducer built, not the whole state. `normalised` holds the inputs made by toJsonData (JSON data
-// in normal form), a subset of `sealed`.
-const sealed = new WeakSet<object>();
-const normalised = new WeakSet<object>();
+// A frozen object or array is taken as sealed (checked and frozen before): walks stop there, so
+// sealing a new state costs what the reducer built, not the whole state. (A WeakSet of sealed
+// values would also know objects an app froze itself, but costs ten times more per value and
+// burdens the garbage collector; an app that freezes its own values inside a state is trusted.)
+const isSealed = (value: object): boolean => Object.isFrozen(value);
 
 type Path = (string | number)[];
 
@@ -82,10 +82,7 @@ function normalise(value: unknown, path: Path, depth: number): unknown {
       copy[i] = normalise(item, path, depth + 1);
       path.pop();
     }
-    Object.freeze(copy);
-    sealed.add(copy);
-    normalised.add(copy);
-    return copy;
+    return Object.freeze(copy);
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) throw new Refusal(path, kindOf(value));
@@ -101,10 +98,7 @@ function normalise(value: unknown, path: Path, depth: number): unknown {
     define(copy, key, normalise(item, path, depth + 1));
     path.pop();
   }
-  Object.freeze(copy);
-  sealed.add(copy);
-  normalised.add(copy);
-  return copy;
+  return Object.freeze(copy);
 }
 
 /**
@@ -117,7 +111,6 @@ function normalise(value: unknown, path: Path, depth: number): unknown {
  */
 export function toJsonData(value: unknown, where: string | (() => string), root = 'input'): unknown {
   if (value === undefined) return undefined;
-  if (typeof value === 'object' && value !== null && normalised.has(value)) return value;
   try {
     return normalise(value, [], 0);
   } catch (error) {
@@ -129,29 +122,67 @@ export function toJsonData(value: unknown, where: string | (() => string), root 
   }
 }
 
-function seal(value: unknown, path: Path, depth: number, ancestors: Set<object>): void {
+/** A refusal found `depth` levels down; the path is filled in on the way back up. */
+function refuse(what: string): never {
+  throw new Refusal([], what);
+}
+
+/** Whether an object is a plain object or an array (what a state may hold). */
+function plain(value: object): boolean {
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Checks and freezes `value`, skipping what is sealed already. `previous` is the state it
+ * replaces: a child that is the same object as the previous state's child at the same place is
+ * sealed already, which one comparison tells (a reducer that appends to a list of a thousand
+ * items leaves 999 of them in place).
+ */
+function seal(value: unknown, previous: unknown, depth: number): void {
   if (typeof value !== 'object' || value === null) {
-    if (typeof value === 'function' || typeof value === 'symbol') throw new Refusal(path, kindOf(value));
+    if (typeof value === 'function' || typeof value === 'symbol') refuse(kindOf(value));
     return;
   }
-  if (sealed.has(value)) return;
-  if (ancestors.has(value)) throw new Refusal(path, 'a cycle');
-  if (depth >= MAX_DEPTH) throw new Refusal(path, `a value nested deeper than ${MAX_DEPTH} levels`);
-  if (typeof (value as { then?: unknown }).then === 'function') throw new Refusal(path, 'a Promise');
-  const isArray = Array.isArray(value);
-  if (!isArray) {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw new Refusal(path, kindOf(value));
+  if (isSealed(value)) {
+    // Frozen by someone else (Object.freeze(new Date())) is still not plain.
+    if (!plain(value)) refuse(kindOf(value));
+    return;
   }
-  ancestors.add(value);
-  const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    path.push(isArray ? Number(key) : key);
-    seal(record[key], path, depth + 1, ancestors);
-    path.pop();
+  // Nothing is frozen before its children are, so a cycle walks on until it is too deep.
+  if (depth >= MAX_DEPTH) refuse(`a value nested deeper than ${MAX_DEPTH} levels (or a cycle)`);
+  if (typeof (value as { then?: unknown }).then === 'function') refuse('a Promise');
+  const before = typeof previous === 'object' && previous !== null && isSealed(previous) ? previous : undefined;
+  if (Array.isArray(value)) {
+    const prior = Array.isArray(before) ? before : undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (prior !== undefined && i < prior.length && prior[i] === item) continue;
+      try {
+        seal(item, prior?.[i], depth + 1);
+      } catch (error) {
+        if (error instanceof Refusal) error.path.unshift(i);
+        throw error;
+      }
+    }
+  } else {
+    if (!plain(value)) refuse(kindOf(value));
+    const record = value as Record<string, unknown>;
+    const prior = before !== undefined && !Array.isArray(before) ? (before as Record<string, unknown>) : undefined;
+    for (const key of Object.keys(record)) {
+      const item = record[key];
+      const was = prior !== undefined && Object.hasOwn(prior, key) ? prior[key] : undefined;
+      if (was !== undefined && was === item) continue;
+      try {
+        seal(item, was, depth + 1);
+      } catch (error) {
+        if (error instanceof Refusal) error.path.unshift(key);
+        throw error;
+      }
+    }
   }
-  ancestors.delete(value);
-  sealed.add(Object.freeze(value));
+  Object.freeze(value);
 }
 
 /**
@@ -159,11 +190,15 @@ function seal(value: unknown, path: Path, depth: number, ancestors: Set<object>)
  * later reducer can change it in place. A state is plain data: plain objects, arrays, strings,
  * numbers, booleans, null and undefined (no Date, Map, Set or class instances, which freezing
  * cannot protect and storage does not keep alike). Returns why a value is refused, or undefined.
+ * `previous` (the state it replaces) only makes the check cheaper.
  */
-export function sealState(value: unknown): string | undefined {
+export function sealState(value: unknown, previous?: unknown): string | undefined {
   if (value === undefined) return 'the reducer returned undefined; a reducer must return the next state';
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    return `the reducer returned a state that is ${kindOf(value)}; states must be plain data (objects, arrays, strings, numbers, booleans, null)`;
+  }
   try {
-    seal(value, [], 0, new Set());
+    seal(value, previous, 0);
     return undefined;
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
@@ -177,7 +212,7 @@ export function sealState(value: unknown): string | undefined {
  * a reducer cannot change it; other objects are left as they are.
  */
 export function freezeData(value: unknown): void {
-  if (typeof value !== 'object' || value === null || sealed.has(value) || Object.isFrozen(value)) return;
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   const proto = Object.getPrototypeOf(value);
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return;
   Object.freeze(value);

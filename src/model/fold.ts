@@ -64,7 +64,7 @@ export function applyOperation(
   } catch (error) {
     return { state, error: describeFailure(error) };
   }
-  const refusal = sealState(next);
+  const refusal = sealState(next, state);
   return refusal === undefined ? { state: next } : { state, error: refusal };
 }
 

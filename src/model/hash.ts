@@ -12,7 +12,8 @@ function write(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : `"#${String(value)}"`;
+      // What JSON.stringify writes for a finite number (and "0" for -0).
+      return Number.isFinite(value) ? String(value) : `"#${String(value)}"`;
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':
@@ -26,8 +27,18 @@ function write(value: unknown): string {
   }
 }
 
+/** Whether keys are in order already (they usually are: inputs are kept with sorted keys). */
+function sorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+  return true;
+}
+
 function writeObject(value: object): string {
-  if (Array.isArray(value)) return `[${value.map(write).join(',')}]`;
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let i = 0; i < value.length; i++) text += (i === 0 ? '' : ',') + write(value[i]);
+    return `${text}]`;
+  }
   if (value instanceof Date) {
     // An invalid Date is structured-cloneable, so a reducer may return one; toISOString would throw.
     return Number.isNaN(value.getTime()) ? '{"#date":null}' : `{"#date":${JSON.stringify(value.toISOString())}}`;
@@ -41,14 +52,17 @@ function writeObject(value: object): string {
     return `{"#set":[${items.join(',')}]}`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  const parts: string[] = [];
+  const keys = Object.keys(record);
+  if (!sorted(keys)) keys.sort();
+  let text = '{';
+  let first = true;
   for (const key of keys) {
     const member = record[key];
     if (member === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${write(member)}`);
+    text += `${first ? '' : ','}${JSON.stringify(key)}:${write(member)}`;
+    first = false;
   }
-  return `{${parts.join(',')}}`;
+  return `${text}}`;
 }
 
 /** 64-bit non-cryptographic hash of a string, as 16 hex digits. */
