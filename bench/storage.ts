@@ -22,7 +22,9 @@ import {
   createReactor,
   defineDocumentModel,
   encodeHlc,
+  type OperationContent,
   type OperationEnvelope,
+  operationId,
   type Reactor,
   type StorageOptions,
 } from '../src/index.js';
@@ -163,12 +165,11 @@ const sequentialScenario = (backend: Backend) =>
 /** Ops as another reactor would have made them: a CREATE per document, then INCREMENTs round-robin. */
 function remoteOps(): OperationEnvelope[][] {
   const origin = 'elsewhere';
-  const ops: OperationEnvelope[] = [];
+  const ops: OperationContent[] = [];
   let wall = 1_700_000_000_000;
   const stamp = () => encodeHlc({ wall: wall++, logical: 0 }, origin);
   for (let d = 0; d < LOAD_DOCS; d++) {
     ops.push({
-      id: `create-${d}`,
       documentId: `doc-${d}`,
       scope: 'document',
       branch: 'main',
@@ -180,7 +181,6 @@ function remoteOps(): OperationEnvelope[][] {
   }
   for (let i = 0; i < LOAD_OPS; i++) {
     ops.push({
-      id: `op-${i.toString(36).padStart(8, '0')}`,
       documentId: `doc-${i % LOAD_DOCS}`,
       scope: 'global',
       branch: 'main',
@@ -190,8 +190,9 @@ function remoteOps(): OperationEnvelope[][] {
       origin,
     });
   }
+  const withIds = ops.map((content): OperationEnvelope => ({ id: operationId(content), ...content }));
   const pages: OperationEnvelope[][] = [];
-  for (let i = 0; i < ops.length; i += LOAD_PAGE) pages.push(ops.slice(i, i + LOAD_PAGE));
+  for (let i = 0; i < withIds.length; i += LOAD_PAGE) pages.push(withIds.slice(i, i + LOAD_PAGE));
   return pages;
 }
 const PAGES = remoteOps();

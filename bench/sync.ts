@@ -26,7 +26,9 @@ import {
   createReactor,
   defineDocumentModel,
   encodeHlc,
+  type OperationContent,
   type OperationEnvelope,
+  operationId,
   type Reactor,
   type SyncMode,
 } from '../src/index.js';
@@ -459,9 +461,8 @@ async function throughput(): Promise<ThroughputRow[]> {
 // ─── Rebase ──────────────────────────────────────────────────────────────────────────────────────
 
 /** Ops made elsewhere, with timestamps we choose: `wall` decides where they sort. */
-function envelope(documentId: string, id: string, wall: number, input: unknown): OperationEnvelope {
-  return {
-    id,
+function envelope(documentId: string, wall: number, input: unknown): OperationEnvelope {
+  return withId({
     documentId,
     scope: 'global',
     branch: 'main',
@@ -469,12 +470,14 @@ function envelope(documentId: string, id: string, wall: number, input: unknown):
     input,
     timestamp: encodeHlc({ wall, logical: 0 }, ORIGIN),
     origin: ORIGIN,
-  };
+  });
 }
 
+/** An op with the id its content derives. */
+const withId = (content: OperationContent): OperationEnvelope => ({ id: operationId(content), ...content });
+
 function createEnvelope(documentId: string): OperationEnvelope {
-  return {
-    id: `create-${documentId}`,
+  return withId({
     documentId,
     scope: 'document',
     branch: 'main',
@@ -482,7 +485,7 @@ function createEnvelope(documentId: string): OperationEnvelope {
     input: { model: 'counter' },
     timestamp: encodeHlc({ wall: BASE_WALL, logical: 0 }, ORIGIN),
     origin: ORIGIN,
-  };
+  });
 }
 
 /** Where the late op lands: before op `before` (0-based) of the 10,000 already applied. */
@@ -509,9 +512,7 @@ const WALL_STEP = 10;
 async function rebaseRound(before: number): Promise<RebaseSample> {
   const reactor = await openReactor('r');
   await reactor.load([createEnvelope('doc')]);
-  const log = Array.from({ length: REBASE_LOG }, (_, i) =>
-    envelope('doc', `op-${i}`, BASE_WALL + WALL_STEP * (i + 1), { by: 1 }),
-  );
+  const log = Array.from({ length: REBASE_LOG }, (_, i) => envelope('doc', BASE_WALL + WALL_STEP * (i + 1), { by: 1 }));
   await reactor.load(log);
   await reactor.whenIdle();
   if (reactor.documents.get('doc')?.revision !== REBASE_LOG) throw new Error('rebase stream not loaded');
@@ -529,7 +530,7 @@ async function rebaseRound(before: number): Promise<RebaseSample> {
     const state = snapshot.state as { count: number };
     if (state.count === expected && snapshot.revision === REBASE_LOG + 1) resolveView(now());
   });
-  const late = envelope('doc', 'late', BASE_WALL + WALL_STEP * (before + 1) - WALL_STEP / 2, { by: LATE_BY });
+  const late = envelope('doc', BASE_WALL + WALL_STEP * (before + 1) - WALL_STEP / 2, { by: LATE_BY });
 
   collectGarbage();
   const start = now();

@@ -71,6 +71,8 @@ function makeOp(
     timestamp: ports.hlc.next(),
     origin: ports.reactorId,
   };
+  // The canonical writer, not JSON.stringify: a job restored from an older database may hold an
+  // input that is not in normal form.
   return { id: operationId(content), ...content, index };
 }
 

@@ -77,6 +77,7 @@ export interface IncomingPolicy {
 export function checkIncoming(value: unknown, where: string, policy: IncomingPolicy): OperationEnvelope {
   const op = parseOperationEnvelope(value, where);
   const { id, ...content } = op;
+  // The canonical writer, not JSON.stringify: integer-like keys come first in any object.
   const expected = operationId(content);
   if (id !== expected) {
     throw new ReactorError(

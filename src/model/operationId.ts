@@ -54,12 +54,15 @@ export const digests = {
 };
 const digest = digests.native ?? digests.portable;
 
+function idOf(content: OperationContent, input: string): string {
+  const text = `{"branch":${JSON.stringify(content.branch)},"documentId":${JSON.stringify(content.documentId)},${input}"origin":${JSON.stringify(content.origin)},"scope":${JSON.stringify(content.scope)},"timestamp":${JSON.stringify(content.timestamp)},"type":${JSON.stringify(content.type)}}`;
+  return digest(DOMAIN + text);
+}
+
 /**
  * The id of an op with this content: SHA-256 over its canonical JSON (keys sorted), its first 132
  * bits as 22 characters of base64url.
  */
 export function operationId(content: OperationContent): string {
-  const input = content.input === undefined ? '' : `"input":${canonicalJson(content.input)},`;
-  const text = `{"branch":${JSON.stringify(content.branch)},"documentId":${JSON.stringify(content.documentId)},${input}"origin":${JSON.stringify(content.origin)},"scope":${JSON.stringify(content.scope)},"timestamp":${JSON.stringify(content.timestamp)},"type":${JSON.stringify(content.type)}}`;
-  return digest(DOMAIN + text);
+  return idOf(content, content.input === undefined ? '' : `"input":${canonicalJson(content.input)},`);
 }

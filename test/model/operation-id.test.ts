@@ -24,7 +24,11 @@ const json = fc.letrec((tie) => ({
     fc.boolean(),
     fc.constant(null),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(tie('value'), fc.constant(undefined)), { maxKeys: 4 }),
+    fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 6 }), fc.nat({ max: 999 }).map(String)),
+      fc.oneof(tie('value'), fc.constant(undefined)),
+      { maxKeys: 4 },
+    ),
   ),
 })).value;
 
