@@ -30,6 +30,7 @@ export {
   type WebSocketClass,
   type WebSocketLike,
 } from './channels/websocket.js';
+export type { Clock } from './model/clock.js';
 export type { AnyDocumentModel, DocumentModel, Reducer, Reducers } from './model/documentModel.js';
 export { defineDocumentModel } from './model/documentModel.js';
 export { classifyError, ERROR_KINDS, type ErrorKind, ReactorError, type ReactorErrorData } from './model/errors.js';
@@ -63,31 +64,9 @@ export type {
   StoredOperation,
 } from './model/types.js';
 export { CREATE_DOCUMENT, DEFAULT_BRANCH, DELETE_DOCUMENT, SCOPES } from './model/types.js';
-export type { Clock } from './reactor/clock.js';
-export { systemClock } from './reactor/clock.js';
+export { systemClock } from './platform/clock.js';
 export type { DocumentsApi, Reactor, ReactorOptions, ReactorStatus, StopOptions } from './reactor/createReactor.js';
 export { createReactor } from './reactor/createReactor.js';
 export { type InspectionRecord, toInspectionRecord } from './reactor/inspection.js';
 export type { DeadLetter, RemoteOptions, RemoteStatus, SyncApi } from './reactor/syncApi.js';
-export {
-  type BootRows,
-  type CursorKey,
-  type KeyframeDrop,
-  type StorageBackend,
-  StorageConstraintError,
-  type StoreChanges,
-  type SyncRows,
-  type WriteBatch,
-} from './storage/backend.js';
-export type {
-  CursorRow,
-  DeadLetterRow,
-  JobLogRow,
-  KeyframeRow,
-  LaneRow,
-  MetaRow,
-  OperationRow,
-  RemoteRow,
-  StorageOptions,
-  StreamRow,
-} from './storage/schema.js';
+export { type StorageBackend, StorageConstraintError, type StorageOptions } from './storage/backend.js';

@@ -6,6 +6,8 @@ import { applyOperation, initialStateOf } from '../model/fold.js';
 import { hashState } from '../model/hash.js';
 import { copyRecord, emptyRecord, own } from '../model/keys.js';
 import { compareOrder, type OrderKey, parseStreamKey, streamKey } from '../model/order.js';
+import type { KeyframeRow, OperationRow } from '../model/rows.js';
+import type { StoreWrite } from '../model/storeWrite.js';
 import {
   CREATE_DOCUMENT,
   type CreateDocumentInput,
@@ -16,8 +18,6 @@ import {
   type StoredOperation,
   type StreamRef,
 } from '../model/types.js';
-import type { StoreWrite } from '../storage/operationsRepository.js';
-import type { KeyframeRow, OperationRow } from '../storage/schema.js';
 
 /** What the projector needs from the outside world. */
 export interface ProjectorPorts {

@@ -1,7 +1,7 @@
 import { filter, type Observable, Subject } from 'rxjs';
 import type { ReactorErrorData } from '../model/errors.js';
+import type { DeadLetterRow } from '../model/rows.js';
 import type { JobOutcome, StoredOperation } from '../model/types.js';
-import type { DeadLetterRow } from '../storage/schema.js';
 
 /** Every event that crosses the bus. Plain data only. */
 export type BusEvent =
@@ -16,6 +16,8 @@ export type BusEvent =
   | { readonly type: 'store.failed'; readonly error: ReactorErrorData }
   | { readonly type: 'document.rebased'; readonly stream: string; readonly replayed: number }
   | { readonly type: 'view.failed'; readonly documentId: string; readonly error: ReactorErrorData }
+  /** A long-lived actor of the reactor failed (a bug): it is gone until the reactor reopens. */
+  | { readonly type: 'actor.failed'; readonly actor: string; readonly error: ReactorErrorData }
   | {
       readonly type: 'deadLetters.changed';
       readonly added: readonly DeadLetterRow[];

@@ -6,6 +6,7 @@ import { applyOperation, initialStateOf, reducerOf } from '../model/fold.js';
 import { decodeHlc, type HybridLogicalClock } from '../model/hlc.js';
 import { refOf } from '../model/jobs.js';
 import { operationId } from '../model/operationId.js';
+import type { DeadLetterRow } from '../model/rows.js';
 import type { SyncCursor } from '../model/sync.js';
 import {
   CREATE_DOCUMENT,
@@ -19,7 +20,6 @@ import {
   type OperationEnvelope,
   type Scope,
 } from '../model/types.js';
-import type { DeadLetterRow } from '../storage/schema.js';
 import type { DocumentReading } from './documentProjector.js';
 
 /** What preparing a batch needs. */

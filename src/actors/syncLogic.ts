@@ -2,6 +2,8 @@ import { EMPTY, map, Observable } from 'rxjs';
 import { type EventObject, fromEventObservable, fromPromise, type Subscribable } from 'xstate';
 import type { PullPageOutput, PushBatchOutput } from '../machines/remote/remoteSetup.js';
 import { classifyError, ReactorError } from '../model/errors.js';
+import type { DeadLetterRow } from '../model/rows.js';
+import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 import {
   type Channel,
   includesLocal,
@@ -12,8 +14,6 @@ import {
   type SyncFilter,
 } from '../model/sync.js';
 import type { JobOutcome, LoadJob } from '../model/types.js';
-import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
-import type { DeadLetterRow } from '../storage/schema.js';
 import type { ScanOperations } from '../storage/syncRepository.js';
 import type { EventBus } from './eventBus.js';
 

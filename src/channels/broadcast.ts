@@ -1,9 +1,9 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
+import type { Clock } from '../model/clock.js';
 import { ReactorError } from '../model/errors.js';
+import type { RemoteOptions } from '../model/remote.js';
 import type { Channel, Endpoint, SyncMode } from '../model/sync.js';
-import { type Clock, systemClock } from '../reactor/clock.js';
-import type { RemoteOptions } from '../reactor/remoteOptions.js';
-import type { SyncApi } from '../reactor/syncApi.js';
+import { systemClock } from '../platform/clock.js';
 import {
   answerToUnreadable,
   FrameError,
@@ -14,11 +14,14 @@ import {
 } from './protocol.js';
 import { RpcClient, RpcServer, rpcChannel } from './rpc.js';
 
-/** What the transport needs of a reactor. */
+/** What the transport needs of a reactor (a `Reactor` is one). */
 export interface BroadcastReactor {
   readonly id: string;
   readonly endpoint: Endpoint;
-  readonly sync: SyncApi;
+  readonly sync: {
+    add(options: RemoteOptions): Promise<void>;
+    remove(name: string): Promise<void>;
+  };
 }
 
 /** Options of {@link createBroadcastTransport}. */

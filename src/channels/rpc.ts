@@ -1,4 +1,5 @@
 import { Subject } from 'rxjs';
+import type { Clock } from '../model/clock.js';
 import { classifyError, ReactorError } from '../model/errors.js';
 import {
   type Channel,
@@ -10,7 +11,7 @@ import {
   parsePushResponse,
   type RequestContext,
 } from '../model/sync.js';
-import { type Clock, systemClock } from '../reactor/clock.js';
+import { systemClock } from '../platform/clock.js';
 import { type ClientFrame, errorFrameOf, PROTOCOL_VERSION, type RequestFrame, type ServerFrame } from './protocol.js';
 
 /** How long a request waits for its answer by default (ms). */

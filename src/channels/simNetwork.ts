@@ -1,7 +1,7 @@
+import type { Clock } from '../model/clock.js';
 import { ReactorError } from '../model/errors.js';
 import { seededRandom } from '../model/random.js';
-import type { Clock } from '../reactor/clock.js';
-import { systemClock } from '../reactor/clock.js';
+import { systemClock } from '../platform/clock.js';
 
 /** Faults a simulated network injects. Probabilities are per message leg (request or response). */
 export interface SimNetworkOptions {

@@ -1,4 +1,5 @@
 import { BehaviorSubject } from 'rxjs';
+import type { Clock } from '../model/clock.js';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import { backoffDelay } from '../model/random.js';
 import type {
@@ -9,7 +10,7 @@ import type {
   PushRequest,
   PushResponse,
 } from '../model/sync.js';
-import { type Clock, systemClock } from '../reactor/clock.js';
+import { systemClock } from '../platform/clock.js';
 import {
   byteLength,
   type ClientFrame,

@@ -1,4 +1,5 @@
 import { assign, type EventObject, fromEventObservable, type Subscribable, setup } from 'xstate';
+import { classifyError, type ReactorErrorData } from '../model/errors.js';
 import type { StoredOperation } from '../model/types.js';
 
 /** Events the document view receives: bus events bridged in, and reports from its projector. */
@@ -12,7 +13,7 @@ export type DocumentViewEvent =
  */
 export const documentViewMachine = setup({
   types: {
-    context: {} as { applied: number; rebases: number; lastReplayed: number },
+    context: {} as { applied: number; rebases: number; lastReplayed: number; lastError?: ReactorErrorData },
     events: {} as DocumentViewEvent,
   },
   actors: {
@@ -28,7 +29,11 @@ export const documentViewMachine = setup({
 }).createMachine({
   id: 'documentView',
   context: { applied: 0, rebases: 0, lastReplayed: 0 },
-  invoke: { src: 'writtenOperations' },
+  // The bus completes only when the reactor stops; an error there is kept for the inspector.
+  invoke: {
+    src: 'writtenOperations',
+    onError: { actions: assign({ lastError: ({ event }) => classifyError(event.error).toData() }) },
+  },
   initial: 'live',
   states: {
     live: {

@@ -1,8 +1,8 @@
 import { assign, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import { classifyError, type ReactorErrorData } from '../model/errors.js';
 import { backoffDelay, nextRandom } from '../model/random.js';
+import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 import type { Job, JobOutcome } from '../model/types.js';
-import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
 import type { StoreReply } from './operationsStore.js';
 
 /** Retry policy for transient storage failures. */

@@ -1,6 +1,6 @@
 import { type AnyActorRef, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import { classifyError, type ReactorErrorData } from '../model/errors.js';
-import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
+import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 
 /** A write waiting for a transaction, with whom to tell the outcome. */
 export interface PendingWrite {

@@ -21,13 +21,7 @@ export interface QueueContext extends QueueState {
   readonly waiting: number;
 }
 
-/**
- * The persistent job queue. FIFO per document, at most one running batch per document, documents
- * concurrently up to `concurrency`. New jobs are persisted (through the operations store) unless
- * they start at once: those become durable when their operations commit. `halted` keeps jobs
- * queued (persisted) without starting more, for a stop that does not drain.
- */
-export const queueMachine = setup({
+const queueSetup = setup({
   types: {
     context: {} as QueueContext,
     events: {} as QueueEvent,
@@ -41,21 +35,30 @@ export const queueMachine = setup({
     startRun: enqueueActions(({ system, enqueue }, params: { documentId: string; jobs: readonly Job[] }) => {
       enqueue.sendTo(system.get('jobExecutor'), { type: 'executor.run', ...params } as EventObject);
     }),
-    dispatch: enqueueActions(({ context, enqueue }) => {
-      const [next, runs] = planRuns(context, context.concurrency, context.maxBatch);
-      if (runs.length === 0) return;
-      enqueue.assign({ ...next, waiting: pendingCount(next) });
-      // Through the named action, so `.provide()` can replace how runs start.
-      for (const run of runs) enqueue({ type: 'startRun', params: run } as never);
-    }),
   },
-}).createMachine({
+});
+
+/** Starts what may start now, through the named `startRun` (so `.provide()` can replace it). */
+const dispatch = queueSetup.enqueueActions(({ context, enqueue }) => {
+  const [next, runs] = planRuns(context, context.concurrency, context.maxBatch);
+  if (runs.length === 0) return;
+  enqueue.assign({ ...next, waiting: pendingCount(next) });
+  for (const run of runs) enqueue({ type: 'startRun', params: run });
+});
+
+/**
+ * The persistent job queue. FIFO per document, at most one running batch per document, documents
+ * concurrently up to `concurrency`. New jobs are persisted (through the operations store) unless
+ * they start at once: those become durable when their operations commit. `halted` keeps jobs
+ * queued (persisted) without starting more, for a stop that does not drain.
+ */
+export const queueMachine = queueSetup.createMachine({
   id: 'queue',
   context: ({ input }) => ({ ...EMPTY_QUEUE, concurrency: input.concurrency, maxBatch: input.maxBatch, waiting: 0 }),
   initial: 'active',
   states: {
     active: {
-      entry: 'dispatch',
+      entry: dispatch,
       on: {
         'queue.enqueue': {
           actions: enqueueActions(({ context, event, enqueue }) => {
@@ -74,7 +77,7 @@ export const queueMachine = setup({
               const next = addJobs(context, event.jobs);
               return { ...next, waiting: pendingCount(next) };
             }),
-            'dispatch',
+            dispatch,
           ],
         },
         'queue.runFinished': {
@@ -83,7 +86,7 @@ export const queueMachine = setup({
               const next = finishRun(context, event.documentId);
               return { ...next, waiting: pendingCount(next) };
             }),
-            'dispatch',
+            dispatch,
           ],
         },
         'queue.halt': { target: 'halted' },

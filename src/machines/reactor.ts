@@ -1,4 +1,5 @@
-import { sendTo, setup } from 'xstate';
+import { assign, sendTo, setup } from 'xstate';
+import { classifyError, type ReactorErrorData } from '../model/errors.js';
 import { documentViewMachine } from './documentView.js';
 import { jobExecutorMachine } from './jobExecutor.js';
 import type { RetryPolicy } from './jobRun.js';
@@ -16,8 +17,28 @@ export interface ReactorMachineInput {
   readonly seed: number;
 }
 
+/** A long-lived child that failed (an uncaught error in one of its actions): its id and why. */
+export interface ChildFailure {
+  readonly child: string;
+  readonly error: ReactorErrorData;
+}
+
 /** Events the root accepts. */
 export type ReactorEvent = { type: 'reactor.stop'; drain: boolean } | { type: 'reactor.stopped' };
+
+/** The `onError` of a long-lived child: kept in context (the inspector shows it), and reported. */
+function failed(child: string) {
+  const params = ({ event }: { event: { error: unknown } }): ChildFailure => ({
+    child,
+    error: classifyError(event.error).toData(),
+  });
+  return {
+    actions: [
+      { type: 'recordChildFailure' as const, params },
+      { type: 'reportChildFailure' as const, params },
+    ],
+  };
+}
 
 /**
  * The root `reactor` machine: invokes the long-lived actors with their systemIds. `stopping` stops
@@ -25,7 +46,7 @@ export type ReactorEvent = { type: 'reactor.stop'; drain: boolean } | { type: 'r
  */
 export const reactorMachine = setup({
   types: {
-    context: {} as ReactorMachineInput,
+    context: {} as ReactorMachineInput & { readonly failures?: readonly ChildFailure[] },
     events: {} as ReactorEvent,
     input: {} as ReactorMachineInput,
   },
@@ -36,12 +57,20 @@ export const reactorMachine = setup({
     queue: queueMachine,
     syncManager: syncManagerMachine,
   },
+  actions: {
+    recordChildFailure: assign(({ context }, params: ChildFailure) => ({
+      failures: [...(context.failures ?? []), params],
+    })),
+    /** Tells the outside world (the bus) that a child failed; provided by the reactor. */
+    reportChildFailure: (_, _params: ChildFailure) => {},
+  },
   guards: {
     keepsQueue: ({ event }) => event.type === 'reactor.stop' && !event.drain,
   },
 }).createMachine({
   id: 'reactor',
   context: ({ input }) => input,
+  // Every long-lived child reports a failure the same way (see `failed`). A failed child is gone.
   invoke: [
     {
       id: 'operationsStore',
@@ -49,12 +78,13 @@ export const reactorMachine = setup({
       src: 'operationsStore',
       input: ({ context }) => ({ maxGroupSize: context.maxGroupSize }),
     },
-    { id: 'documentView', systemId: 'documentView', src: 'documentView' },
+    { id: 'documentView', systemId: 'documentView', src: 'documentView', onError: failed('documentView') },
     {
       id: 'jobExecutor',
       systemId: 'jobExecutor',
       src: 'jobExecutor',
       input: ({ context }) => ({ retry: context.retry, seed: context.seed }),
+      onError: failed('jobExecutor'),
     },
     {
       id: 'queue',
@@ -64,8 +94,9 @@ export const reactorMachine = setup({
         concurrency: context.concurrency,
         maxBatch: context.maxBatch,
       }),
+      onError: failed('queue'),
     },
-    { id: 'syncManager', systemId: 'syncManager', src: 'syncManager' },
+    { id: 'syncManager', systemId: 'syncManager', src: 'syncManager', onError: failed('syncManager') },
   ],
   initial: 'running',
   states: {

@@ -1,9 +1,10 @@
 import type { RetryPolicy } from '../machines/jobRun.js';
+import type { Clock } from '../model/clock.js';
 import type { AnyDocumentModel } from '../model/documentModel.js';
 import { ReactorError } from '../model/errors.js';
 import { assertId, describe } from '../model/validate.js';
+import { systemClock } from '../platform/clock.js';
 import type { StorageOptions } from '../storage/schema.js';
-import { type Clock, systemClock } from './clock.js';
 import { createIdGenerator } from './ids.js';
 import type { ReactorOptions } from './types.js';
 

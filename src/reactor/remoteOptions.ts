@@ -1,25 +1,13 @@
 import { ReactorError } from '../model/errors.js';
-import { type Channel, parseSyncFilter, SYNC_MODES, type SyncFilter, type SyncMode } from '../model/sync.js';
+import type { RemoteOptions } from '../model/remote.js';
+import type { RemoteRow } from '../model/rows.js';
+import { type Channel, parseSyncFilter, SYNC_MODES, type SyncFilter } from '../model/sync.js';
 import { assertId, describe } from '../model/validate.js';
-import type { RemoteRow } from '../storage/schema.js';
+
+export type { RemoteOptions } from '../model/remote.js';
 
 /** The largest push batch or pull page an endpoint accepts. */
 export const MAX_BATCH = 5000;
-
-/** Options of `sync.add`. */
-export interface RemoteOptions {
-  readonly name: string;
-  readonly channel: Channel;
-  /** Default: the persisted mode of this remote, else `ping-pong`. */
-  readonly mode?: SyncMode;
-  readonly filter?: SyncFilter;
-  /** Pull interval (ms); default 1000. */
-  readonly pullIntervalMs?: number;
-  /** How long push waits for more writes before sending (ms); default 5. */
-  readonly debounceMs?: number;
-  /** Ops per push batch and pull page; default 2000 (the endpoint accepts up to 5000). */
-  readonly batchSize?: number;
-}
 
 /**
  * Checks `sync.add`'s options and fills what is not given from the remote's persisted settings,

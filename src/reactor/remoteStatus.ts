@@ -1,8 +1,8 @@
 import type { AnyActorRef } from 'xstate';
 import type { RemoteContext } from '../machines/remote/remoteSetup.js';
 import type { ReactorErrorData } from '../model/errors.js';
+import type { RemoteRow } from '../model/rows.js';
 import type { ConnectionState, SyncMode } from '../model/sync.js';
-import type { RemoteRow } from '../storage/schema.js';
 
 /** A remote's state as the app sees it. */
 export interface RemoteStatus {

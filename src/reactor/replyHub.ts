@@ -1,7 +1,7 @@
 import { type AnyActorRef, createActor, fromCallback } from 'xstate';
 import type { StoreReply } from '../machines/operationsStore.js';
 import { ReactorError } from '../model/errors.js';
-import type { StoreWrite, WriteResult } from '../storage/operationsRepository.js';
+import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 
 /**
  * Lets plain async code commit a write through the operations store and await the result: one

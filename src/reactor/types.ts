@@ -3,11 +3,11 @@ import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { BusEvent } from '../actors/eventBus.js';
 import type { RetryPolicy } from '../machines/jobRun.js';
 import type { reactorMachine } from '../machines/reactor.js';
+import type { Clock } from '../model/clock.js';
 import type { DocumentModel } from '../model/documentModel.js';
 import type { Endpoint } from '../model/sync.js';
 import type { Action, DocumentSnapshot, Operation, Scope } from '../model/types.js';
 import type { StorageOptions } from '../storage/schema.js';
-import type { Clock } from './clock.js';
 import type { SyncApi } from './syncApi.js';
 
 /** Options of `createReactor`. */

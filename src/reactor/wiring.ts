@@ -13,13 +13,9 @@ import { syncManagerMachine } from '../machines/syncManager.js';
 import { classifyError } from '../model/errors.js';
 import type { HybridLogicalClock } from '../model/hlc.js';
 import { emptyRecord } from '../model/keys.js';
+import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 import type { StorageBackend } from '../storage/backend.js';
-import {
-  type CommitCounters,
-  commitGroup,
-  type StoreWrite,
-  type WriteResult,
-} from '../storage/operationsRepository.js';
+import { type CommitCounters, commitGroup } from '../storage/operationsRepository.js';
 
 /** The IO a reactor's machines are given. */
 export interface WiringPorts {
@@ -47,6 +43,10 @@ export function wireReactorMachine(ports: WiringPorts) {
   });
   const syncActors = ports.syncLogic;
   return reactorMachine.provide({
+    actions: {
+      reportChildFailure: (_, failure) =>
+        bus.emit({ type: 'actor.failed', actor: failure.child, error: failure.error }),
+    },
     actors: {
       operationsStore: operationsStoreMachine.provide({
         actors: { commitGroup: commit },

@@ -9,7 +9,7 @@ import type {
   OperationRow,
   RemoteRow,
   StreamRow,
-} from './schema.js';
+} from '../model/rows.js';
 
 /**
  * Where a reactor keeps its data: a few primitive reads and one atomic write. The repository logic
@@ -110,4 +110,19 @@ export class StorageConstraintError extends Error {
 /** Whether a commit failed on a unique index (see {@link StorageConstraintError}). */
 export function isConstraintError(error: unknown): error is StorageConstraintError {
   return error instanceof StorageConstraintError;
+}
+
+/** Where a reactor keeps its data. Injected so every test and simulated reactor has its own. */
+export interface StorageOptions {
+  /**
+   * A storage backend to use instead of IndexedDB, e.g. `createSqliteStorage({ path })` from
+   * `xstate-reactor/sqlite`. When given, the other options are ignored; the reactor closes it on stop.
+   */
+  readonly backend?: StorageBackend;
+  /** Database name; default `xstate-reactor`. */
+  readonly dbName?: string;
+  /** An `IDBFactory`; default the global `indexedDB`. */
+  readonly indexedDB?: IDBFactory;
+  /** The matching `IDBKeyRange`; default the global one. */
+  readonly IDBKeyRange?: typeof IDBKeyRange;
 }

@@ -1,8 +1,8 @@
 import { HLC_ZERO } from '../model/hlc.js';
+import type { MetaRow, StreamRow } from '../model/rows.js';
 import type { Job } from '../model/types.js';
 import type { StorageBackend } from './backend.js';
 import type { JobLog } from './jobLog.js';
-import type { MetaRow, StreamRow } from './schema.js';
 
 /** What a reactor reads once at start-up. */
 export interface BootState {

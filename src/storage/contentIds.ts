@@ -1,6 +1,6 @@
 import { operationId } from '../model/operationId.js';
+import type { DeadLetterRow } from '../model/rows.js';
 import type { Job, OperationEnvelope } from '../model/types.js';
-import type { DeadLetterRow } from './schema.js';
 
 /**
  * The migration to content-derived op ids (Dexie schema v4, SQLite schema v2). Before it, op ids

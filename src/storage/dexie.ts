@@ -1,7 +1,8 @@
 import { Dexie } from 'dexie';
 import type { OrderKey } from '../model/order.js';
+import type { OperationRow } from '../model/rows.js';
 import { type StorageBackend, StorageConstraintError, type WriteBatch } from './backend.js';
-import { type OperationRow, ReactorDatabase, type StorageOptions } from './schema.js';
+import { ReactorDatabase, type StorageOptions } from './schema.js';
 
 /**
  * The IndexedDB backend (through Dexie): the browser's storage, and fake-indexeddb in Node. The

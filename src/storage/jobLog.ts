@@ -1,7 +1,7 @@
 import type { JobRef } from '../model/jobs.js';
 import { laneOf } from '../model/jobs.js';
+import type { JobLogRow, LaneRow } from '../model/rows.js';
 import type { Job } from '../model/types.js';
-import type { JobLogRow, LaneRow } from './schema.js';
 
 /**
  * The persistent queue as a log: each enqueue batch is one row, and each lane (a document, or a

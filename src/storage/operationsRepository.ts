@@ -1,47 +1,11 @@
-import type { ReactorErrorData } from '../model/errors.js';
 import type { HlcState } from '../model/hlc.js';
-import type { JobRef } from '../model/jobs.js';
 import { compareOrder, type OrderKey, streamKey } from '../model/order.js';
-import type { Job, OperationEnvelope, StoredOperation } from '../model/types.js';
+import type { MetaRow, StreamRow } from '../model/rows.js';
+import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
+import type { OperationEnvelope } from '../model/types.js';
 import { isConstraintError, type StorageBackend } from './backend.js';
 import type { JobLog, JobLogPlan } from './jobLog.js';
-import type { CursorRow, DeadLetterRow, KeyframeRow, MetaRow, RemoteRow, StreamRow } from './schema.js';
 import { planOperations, planSideChanges, streamRows } from './writePlan.js';
-
-/**
- * One logical write sent to the operations store. A group commit applies many of these, in
- * arrival order, as one atomic batch.
- */
-export interface StoreWrite {
-  readonly writeId: string;
-  /** Jobs to persist (one row of the job log). */
-  readonly insertJobs?: readonly Job[];
-  /** Jobs that finished (succeeded or failed), committed with their ops. */
-  readonly completeJobs?: readonly JobRef[];
-  readonly operations?: readonly OperationEnvelope[];
-  /** Skip ops whose id is already stored (loads). Local ops have fresh ids and skip the lookup. */
-  readonly dedupe?: boolean;
-  readonly keyframes?: readonly KeyframeRow[];
-  /** Drop keyframes of a stream that sort after a key (they no longer hold after a rebase). */
-  readonly dropKeyframesAfter?: readonly { readonly stream: string; readonly after: OrderKey }[];
-  /** The remote this write's ops came from. */
-  readonly source?: string;
-  /** Sync cursors to store with the ops (a pull page's cursor commits with its ops). */
-  readonly cursors?: readonly CursorRow[];
-  readonly deadLetters?: readonly DeadLetterRow[];
-  readonly dropDeadLetters?: readonly string[];
-  readonly remotes?: readonly RemoteRow[];
-  readonly dropRemotes?: readonly string[];
-}
-
-/** What one write achieved. */
-export interface WriteResult {
-  readonly writeId: string;
-  readonly stored: readonly StoredOperation[];
-  readonly duplicates: readonly string[];
-  /** Set when the write's ops were refused (the job completion still committed). */
-  readonly error?: ReactorErrorData;
-}
 
 /** Counters that a commit advances; they move in memory only after the batch commits. */
 export interface CommitCounters {

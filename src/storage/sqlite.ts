@@ -1,12 +1,5 @@
 import { ReactorError } from '../model/errors.js';
 import type { OrderKey } from '../model/order.js';
-import {
-  type BootRows,
-  type StorageBackend,
-  StorageConstraintError,
-  type SyncRows,
-  type WriteBatch,
-} from './backend.js';
 import type {
   CursorRow,
   DeadLetterRow,
@@ -17,7 +10,14 @@ import type {
   OperationRow,
   RemoteRow,
   StreamRow,
-} from './schema.js';
+} from '../model/rows.js';
+import {
+  type BootRows,
+  type StorageBackend,
+  StorageConstraintError,
+  type SyncRows,
+  type WriteBatch,
+} from './backend.js';
 import { decodeValue, keyBytes } from './sqliteCodec.js';
 import { configure, loadDriver, migrate, type SqliteDatabase } from './sqliteSchema.js';
 import {

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ReactorError } from '../model/errors.js';
+import type { DeadLetterRow, KeyframeRow } from '../model/rows.js';
 import type { Job, OperationEnvelope } from '../model/types.js';
 import { ContentIdPlan, deadLetterWithContentId, jobsWithContentIds } from './contentIds.js';
-import type { DeadLetterRow, KeyframeRow } from './schema.js';
 import { decodeValue, encodeValue, keyBytes } from './sqliteCodec.js';
 
 /**

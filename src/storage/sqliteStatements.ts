@@ -1,6 +1,6 @@
 import { streamKey } from '../model/order.js';
+import type { OperationRow } from '../model/rows.js';
 import type { WriteBatch } from './backend.js';
-import type { OperationRow } from './schema.js';
 import { decodeValue, type Encoded, encodeValue, keyBytes } from './sqliteCodec.js';
 import type { SqliteDatabase, SqliteStatement } from './sqliteSchema.js';
 import { toEnvelope } from './syncRepository.js';

@@ -1,10 +1,10 @@
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import { canonicalJson } from '../model/hash.js';
 import { compareOrder, streamKey } from '../model/order.js';
+import type { CursorRow, DeadLetterRow, KeyframeRow, OperationRow, RemoteRow, StreamRow } from '../model/rows.js';
+import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 import type { OperationEnvelope, StoredOperation } from '../model/types.js';
 import type { CursorKey, KeyframeDrop, WriteBatch } from './backend.js';
-import type { StoreWrite, WriteResult } from './operationsRepository.js';
-import type { CursorRow, DeadLetterRow, KeyframeRow, OperationRow, RemoteRow, StreamRow } from './schema.js';
 
 /**
  * The pure part of a group commit: which ops a group stores (ordinals, duplicates, refusals) and

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromCallback, fromPromise } from 'xstate';
 import { operationsStoreMachine, type StoreReply } from '../../src/machines/operationsStore.js';
 import { ReactorError } from '../../src/model/errors.js';
-import type { StoreWrite, WriteResult } from '../../src/storage/operationsRepository.js';
+import type { StoreWrite, WriteResult } from '../../src/model/storeWrite.js';
 
 /** A commitGroup whose transactions finish when the test says so. */
 function controllableCommits(fail?: (writes: readonly StoreWrite[]) => ReactorError | undefined) {

@@ -61,6 +61,7 @@ describe('reactor root', () => {
     expect(Object.keys(actor.getSnapshot().children).sort()).toEqual([...SYSTEM_IDS].sort());
     expect(actor.getSnapshot().value).toBe('running');
     expect(actor.getSnapshot().context).toEqual(input);
+    expect(actor.getSnapshot().context.failures).toBeUndefined();
     actor.stop();
   });
 
@@ -116,5 +117,38 @@ describe('reactor root', () => {
     expect(actor.getSnapshot().value).toBe('stopped');
     expect(actor.getSnapshot().status).toBe('done');
     expect(children.map((child) => child?.getSnapshot().status)).toEqual(SYSTEM_IDS.map(() => 'stopped'));
+  });
+
+  it('records and reports a long-lived child that fails, and keeps the others running', () => {
+    const reports: unknown[] = [];
+    const broken = setup({}).createMachine({
+      on: {
+        '*': {
+          actions: () => {
+            throw new TypeError('a bug in the queue');
+          },
+        },
+      },
+    });
+    const actor = createActor(
+      reactorMachine.provide({
+        actions: { reportChildFailure: (_, failure) => reports.push(failure) },
+        actors: {
+          operationsStore: as<typeof operationsStoreMachine>(fake),
+          documentView: as<typeof documentViewMachine>(fake),
+          jobExecutor: as<typeof jobExecutorMachine>(fake),
+          queue: as<typeof queueMachine>(broken),
+          syncManager: as<typeof syncManagerMachine>(fake),
+        },
+      }),
+      { input },
+    ).start();
+    actor.system.get('queue')?.send({ type: 'queue.enqueue', jobs: [] });
+    const failure = { child: 'queue', error: { kind: 'internal', message: 'a bug in the queue', retryable: false } };
+    expect(actor.getSnapshot().context.failures).toEqual([failure]);
+    expect(reports).toEqual([failure]);
+    expect(actor.getSnapshot().value).toBe('running');
+    expect(actor.system.get('operationsStore')?.getSnapshot().status).toBe('active');
+    actor.stop();
   });
 });

@@ -6,17 +6,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { classifyError } from '../../src/model/errors.js';
 import { encodeHlc } from '../../src/model/hlc.js';
 import { sortCanonical, streamKey } from '../../src/model/order.js';
+import type { CursorRow, DeadLetterRow, KeyframeRow, MetaRow, OperationRow, RemoteRow } from '../../src/model/rows.js';
 import type { Job } from '../../src/model/types.js';
 import { isConstraintError, type StorageBackend, type WriteBatch } from '../../src/storage/backend.js';
 import { createDexieStorage } from '../../src/storage/dexie.js';
-import type {
-  CursorRow,
-  DeadLetterRow,
-  KeyframeRow,
-  MetaRow,
-  OperationRow,
-  RemoteRow,
-} from '../../src/storage/schema.js';
 import { createSqliteStorage } from '../../src/storage/sqlite.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StoreWrite } from '../../src/storage/operationsRepository.js';
-import type { DeadLetterRow, KeyframeRow, RemoteRow } from '../../src/storage/schema.js';
+import type { DeadLetterRow, KeyframeRow, RemoteRow } from '../../src/model/rows.js';
+import type { StoreWrite } from '../../src/model/storeWrite.js';
 import { planSideChanges } from '../../src/storage/writePlan.js';
 
 /**

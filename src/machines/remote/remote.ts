@@ -2,9 +2,21 @@ import { pullRegion } from './pullRegion.js';
 import { pushRegion } from './pushRegion.js';
 import { initialRemoteContext, remoteSetup } from './remoteSetup.js';
 
+// A listener that errors (a transport's poke stream failing) is recorded; the regions go on, and
+// the pull interval still wakes the remote.
+const onError = {
+  actions: {
+    type: 'recordError' as const,
+    params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }),
+  },
+};
 const listeners = [
-  { src: 'writtenOrdinals' as const },
-  { src: 'pokes' as const, input: ({ context }: { context: { name: string } }) => ({ name: context.name }) },
+  { src: 'writtenOrdinals' as const, onError },
+  {
+    src: 'pokes' as const,
+    input: ({ context }: { context: { name: string } }) => ({ name: context.name }),
+    onError,
+  },
 ];
 
 /** Push only: sends our ops past the acknowledged cursor when `operations.written` wakes it. */

@@ -1,0 +1,29 @@
+/**
+ * `xstate-reactor/storage`: what a storage backend implements and is tested against. The
+ * `StorageBackend` contract, its batch and row types, the Dexie (IndexedDB) backend, and the
+ * contract suite every backend must pass (see docs/storage.md).
+ */
+export type {
+  CursorRow,
+  DeadLetterRow,
+  JobLogRow,
+  KeyframeRow,
+  LaneRow,
+  MetaRow,
+  OperationRow,
+  RemoteRow,
+  StreamRow,
+} from '../model/rows.js';
+export {
+  type BootRows,
+  type CursorKey,
+  isConstraintError,
+  type KeyframeDrop,
+  type StorageBackend,
+  StorageConstraintError,
+  type StorageOptions,
+  type StoreChanges,
+  type SyncRows,
+  type WriteBatch,
+} from './backend.js';
+export { createDexieStorage } from './dexie.js';
