@@ -7,7 +7,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium.js';
 
 export default defineConfig({
   // Pre-bundled at start: a dependency found mid-run makes Vite reload the page under a running test.
-  optimizeDeps: { include: ['dexie', 'rxjs', 'xstate', '@xstate/store', 'zod', '@statelyai/inspect'] },
+  optimizeDeps: { include: ['dexie', 'rxjs', 'xstate', '@xstate/store', 'valibot', '@statelyai/inspect'] },
   test: {
     include: ['test/browser/**/*.test.{ts,tsx}'],
     // A switchboard (in Node, on loopback) for the WebSocket tests.

@@ -18,6 +18,7 @@ export default defineConfig({
       'rxjs',
       'xstate',
       '@xstate/store',
+      'valibot',
       '@statelyai/inspect',
     ],
   },

@@ -31,7 +31,7 @@ export async function startBenchBrowser(): Promise<BenchBrowser> {
     logLevel: 'warn',
     clearScreen: false,
     server: { host: '127.0.0.1', port: 0, strictPort: false, fs: { allow: [repo] }, hmr: false },
-    optimizeDeps: { include: ['dexie', 'rxjs', 'xstate', '@xstate/store', 'zod'] },
+    optimizeDeps: { include: ['dexie', 'rxjs', 'xstate', '@xstate/store', 'valibot'] },
   });
   await server.listen();
   const base = server.resolvedUrls?.local[0];

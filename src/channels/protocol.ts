@@ -1,15 +1,17 @@
-import { z } from 'zod';
-import { ERROR_KINDS, ReactorError, type ReactorErrorData } from '../model/errors.js';
+import { ReactorError, type ReactorErrorData } from '../model/errors.js';
+import { issueMessage, type Output, type Schema, safeParseWire } from '../model/schema.js';
+import { type ClientFrame, clientFrame, PROTOCOL_VERSION, type ServerFrame, serverFrame } from '../model/wire.js';
 
 /**
  * The wire protocol that carries a channel's calls over a message transport (BroadcastChannel,
  * WebSocket). A client sends `hello`, then `push` / `pull` requests numbered by `id`; the serving
  * side answers each with `result` or `error`, and sends `poke` when it has new ops. Frames are
  * versioned: a frame of another version is answered with an error and the connection is closed.
- * Bodies (push and pull requests and responses) are parsed by the endpoint and the channel, as for
- * every other transport; this layer checks only the frame around them.
+ * Frames are defined with every body in the wire module (`src/model/wire.ts`); bodies (push and
+ * pull requests and responses) are parsed by the endpoint and the channel, as for every other
+ * transport, so this layer checks only the frame around them.
  */
-export const PROTOCOL_VERSION = 2;
+export { type ClientFrame, PROTOCOL_VERSION, type RequestFrame, type ServerFrame } from '../model/wire.js';
 
 /** The largest frame accepted by default (bytes of its JSON text). */
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
@@ -25,62 +27,6 @@ export const CLOSE_CODES = {
   /** The client's token was refused. */
   auth: 4401,
 } as const;
-
-const requestId = z.number().int().nonnegative();
-
-const errorData = z.object({
-  kind: z.enum(ERROR_KINDS),
-  message: z.string(),
-  retryable: z.boolean(),
-});
-
-const helloFrame = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  type: z.literal('hello'),
-  /** The client's reactor id (for logs and echo prevention on the server side). */
-  client: z.string().min(1).max(200).optional(),
-  token: z.string().max(4096).optional(),
-});
-
-const requestFrame = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  type: z.enum(['push', 'pull']),
-  id: requestId,
-  body: z.unknown(),
-});
-
-const welcomeFrame = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  type: z.literal('welcome'),
-  server: z.string(),
-  maxFrameBytes: z.number().int().positive(),
-});
-
-const resultFrame = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  type: z.literal('result'),
-  id: requestId,
-  body: z.unknown(),
-});
-
-const errorFrame = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  type: z.literal('error'),
-  id: requestId.optional(),
-  error: errorData,
-});
-
-const pokeFrame = z.object({ v: z.literal(PROTOCOL_VERSION), type: z.literal('poke'), cursor: z.number().int() });
-
-const clientFrame = z.discriminatedUnion('type', [helloFrame, requestFrame]);
-const serverFrame = z.discriminatedUnion('type', [welcomeFrame, resultFrame, errorFrame, pokeFrame]);
-
-/** What a client sends. */
-export type ClientFrame = z.infer<typeof clientFrame>;
-/** What the serving side sends. */
-export type ServerFrame = z.infer<typeof serverFrame>;
-/** A push or pull request frame. */
-export type RequestFrame = z.infer<typeof requestFrame>;
 
 /** A frame that could not be read, and whether the connection should be closed because of it. */
 export class FrameError extends ReactorError {
@@ -102,18 +48,16 @@ export function byteLength(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
-}
-
 /**
  * Reads a frame from its text or structured form. Throws a {@link FrameError}: for text that is not
  * JSON, a frame without a known `type`, a wrong version (closes), or one over the size limit (closes).
  */
-function readFrame<T>(raw: unknown, schema: z.ZodType<T>, side: 'client' | 'server', maxFrameBytes: number): T {
+function readFrame<S extends Schema>(
+  raw: unknown,
+  schema: S,
+  side: 'client' | 'server',
+  maxFrameBytes: number,
+): Output<S> {
   let value = raw;
   if (typeof raw === 'string') {
     const size = byteLength(raw);
@@ -140,16 +84,13 @@ function readFrame<T>(raw: unknown, schema: z.ZodType<T>, side: 'client' | 'serv
       { close: CLOSE_CODES.protocol, ...(id === undefined ? {} : { requestId: id }) },
     );
   }
-  const parsed = schema.safeParse(value);
+  const parsed = safeParseWire(schema, value);
   if (!parsed.success) {
-    throw new FrameError(
-      `malformed ${side} frame (type ${JSON.stringify(record.type)}): ${describeIssues(parsed.error)}`,
-      {
-        ...(id === undefined ? {} : { requestId: id }),
-      },
-    );
+    throw new FrameError(issueMessage(parsed.issue, `malformed ${side} frame (type ${JSON.stringify(record.type)})`), {
+      ...(id === undefined ? {} : { requestId: id }),
+    });
   }
-  return parsed.data;
+  return parsed.output;
 }
 
 /** Parses what a client sent. */

@@ -110,15 +110,28 @@ function normalise(value: unknown, path: Path, depth: number): unknown {
  * `undefined` itself (no input) stays `undefined`.
  */
 export function toJsonData(value: unknown, where: string | (() => string), root = 'input'): unknown {
-  if (value === undefined) return undefined;
+  const result = normaliseJsonData(value, root);
+  if (result.ok) return result.value;
+  throw new ReactorError('validation', `${typeof where === 'string' ? where : where()}: ${result.reason}`);
+}
+
+/**
+ * What {@link toJsonData} does, as a result instead of a throw: the normal form, or why the value
+ * is not JSON data (`input.due is a Date; inputs must be JSON data …`).
+ */
+export function normaliseJsonData(
+  value: unknown,
+  root = 'input',
+): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string } {
+  if (value === undefined) return { ok: true, value: undefined };
   try {
-    return normalise(value, [], 0);
+    return { ok: true, value: normalise(value, [], 0) };
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
-    throw new ReactorError(
-      'validation',
-      `${typeof where === 'string' ? where : where()}: ${pathText(root, error.path)} is ${error.what}; inputs must be JSON data (plain objects, arrays, strings, finite numbers, booleans, null) so that every transport carries them unchanged`,
-    );
+    return {
+      ok: false,
+      reason: `${pathText(root, error.path)} is ${error.what}; inputs must be JSON data (plain objects, arrays, strings, finite numbers, booleans, null) so that every transport carries them unchanged`,
+    };
   }
 }
 

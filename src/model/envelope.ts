@@ -1,24 +1,12 @@
-import { toJsonData } from './data.js';
+import { normaliseJsonData } from './data.js';
 import { classifyError, ReactorError, type ReactorErrorData } from './errors.js';
-import { isHlcTimestamp } from './hlc.js';
 import { operationId } from './operationId.js';
+import { parseWire } from './schema.js';
 import { matchesFilter, type SyncFilter } from './syncFilter.js';
 import { type OperationEnvelope, SCOPES, type Scope } from './types.js';
-import { describe } from './validate.js';
+import { MAX_FIELD_LENGTH, operation } from './wire.js';
 
-/** The longest id, document id, branch, type or origin an op may carry. */
-export const MAX_FIELD_LENGTH = 1024;
-
-function field(record: Record<string, unknown>, name: string, where: string): string {
-  const value = Object.hasOwn(record, name) ? record[name] : undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FIELD_LENGTH) {
-    throw new ReactorError(
-      'protocol',
-      `${where}: "${name}" must be a non-empty string of at most ${MAX_FIELD_LENGTH} characters, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
+export { MAX_FIELD_LENGTH } from './wire.js';
 
 /**
  * Parses the shape of an operation that came from outside (a channel, a file, `load`): every
@@ -27,37 +15,7 @@ function field(record: Record<string, unknown>, name: string, where: string): st
  * {@link checkIncoming}.
  */
 export function parseOperationEnvelope(value: unknown, where: string): OperationEnvelope {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ReactorError('protocol', `${where}: expected an operation object, got ${describe(value)}`);
-  }
-  const record = value as Record<string, unknown>;
-  const scope = Object.hasOwn(record, 'scope') ? record.scope : undefined;
-  if (!SCOPES.includes(scope as Scope)) {
-    throw new ReactorError('protocol', `${where}: "scope" must be one of ${SCOPES.join(', ')}, got ${describe(scope)}`);
-  }
-  const timestamp = Object.hasOwn(record, 'timestamp') ? record.timestamp : undefined;
-  if (!isHlcTimestamp(timestamp) || timestamp.length > MAX_FIELD_LENGTH) {
-    throw new ReactorError(
-      'protocol',
-      `${where}: "timestamp" must be an HLC timestamp "wall:logical:node", got ${describe(timestamp)}`,
-    );
-  }
-  let input: unknown;
-  try {
-    input = toJsonData(Object.hasOwn(record, 'input') ? record.input : undefined, where);
-  } catch (error) {
-    throw new ReactorError('protocol', (error as Error).message, { cause: error });
-  }
-  return {
-    id: field(record, 'id', where),
-    documentId: field(record, 'documentId', where),
-    scope: scope as Scope,
-    branch: field(record, 'branch', where),
-    type: field(record, 'type', where),
-    input,
-    timestamp,
-    origin: field(record, 'origin', where),
-  };
+  return parseWire(operation, value, where);
 }
 
 /** What a receiver accepts besides well-formed ops with matching ids. */
@@ -119,12 +77,8 @@ function text(record: Record<string, unknown>, name: string, fallback: string): 
 export function describeRefused(value: unknown, index: number): OperationEnvelope {
   const record =
     typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  let input: unknown;
-  try {
-    input = toJsonData(Object.hasOwn(record, 'input') ? record.input : undefined, '');
-  } catch {
-    input = undefined;
-  }
+  const normal = normaliseJsonData(Object.hasOwn(record, 'input') ? record.input : undefined);
+  const input = normal.ok ? normal.value : undefined;
   const scope = Object.hasOwn(record, 'scope') ? record.scope : undefined;
   return {
     id: text(record, 'id', `#${index}`),

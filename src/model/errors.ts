@@ -1,3 +1,5 @@
+import type { ReactorErrorData } from './wire.js';
+
 /** The kinds of failure a reactor reports; `classifyError` maps anything thrown onto one. */
 export const ERROR_KINDS = [
   'validation',
@@ -17,12 +19,8 @@ export const ERROR_KINDS = [
 /** One of {@link ERROR_KINDS}. */
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
-/** Serialisable form of a {@link ReactorError}, as carried in machine context and events. */
-export interface ReactorErrorData {
-  readonly kind: ErrorKind;
-  readonly message: string;
-  readonly retryable: boolean;
-}
+/** Serialisable form of a {@link ReactorError}: its schema is `errorData` in the wire module. */
+export type { ReactorErrorData } from './wire.js';
 
 const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorKind> = new Set(['storage', 'network', 'timeout', 'clock-drift']);
 

@@ -1,11 +1,7 @@
 import type { OperationEnvelope, Scope } from './types.js';
+import type { SyncFilter } from './wire.js';
 
-/** Which ops a remote exchanges. Default: every document, scopes `document` and `global`, every branch. */
-export interface SyncFilter {
-  readonly documentIds?: readonly string[];
-  readonly scopes?: readonly Scope[];
-  readonly branch?: string;
-}
+export type { SyncFilter } from './wire.js';
 
 /** Scopes synced when a filter names none: `local` stays local. */
 export const DEFAULT_SYNC_SCOPES: readonly Scope[] = ['document', 'global'];

@@ -1,5 +1,8 @@
 import type { ReactorErrorData } from './errors.js';
-import type { RejectedOperation, SyncCursor } from './sync.js';
+import type { SyncCursor } from './sync.js';
+import type { OperationEnvelope, RejectedOperation } from './wire.js';
+
+export type { OperationEnvelope } from './wire.js';
 
 /** Scopes of a document's streams. `document` holds CREATE/DELETE; `local` is never synced by default. */
 export const SCOPES = ['document', 'global', 'local'] as const;
@@ -24,23 +27,14 @@ export interface Action {
 /**
  * An action once accepted into a stream. `id`, `timestamp` and `origin` are made once at the
  * origin reactor and never change; `index` is the position in canonical order on this reactor.
+ * What travels between reactors is the {@link OperationEnvelope} (its schema: `operation` in the
+ * wire module).
  */
-export interface Operation {
-  readonly id: string;
-  readonly documentId: string;
-  readonly scope: Scope;
-  readonly branch: string;
-  readonly type: string;
-  readonly input: unknown;
-  readonly timestamp: string;
-  readonly origin: string;
+export interface Operation extends OperationEnvelope {
   readonly index: number;
   /** Set when the reducer threw at this op's position: the op is kept and changes nothing. */
   readonly error?: string;
 }
-
-/** An operation as it travels between reactors and into storage: no reactor-local fields. */
-export type OperationEnvelope = Omit<Operation, 'index' | 'error'>;
 
 /** An envelope once stored here, with the arrival ordinal of this reactor. */
 export interface StoredOperation extends OperationEnvelope {

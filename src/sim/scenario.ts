@@ -1,82 +1,80 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { ReactorError } from '../model/errors.js';
 import { seededRandom } from '../model/random.js';
+import { issueLines } from '../model/schema.js';
 import { SYNC_MODES } from '../model/sync.js';
 import type { Action } from '../model/types.js';
 import type { Simulation, SimulationOptions } from './simulation.js';
 import { TOPOLOGIES } from './topology.js';
 
-const reactorRef = z.union([z.number().int().min(0), z.string().min(1)]);
-const action = z.object({
-  type: z.string().min(1),
-  input: z.unknown().optional(),
-  scope: z.enum(['global', 'local']).optional(),
+const name = v.pipe(v.string(), v.minLength(1));
+const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const reactorRef = v.union([wholeNumber(0), name]);
+const action = v.object({
+  type: name,
+  input: v.optional(v.unknown()),
+  scope: v.optional(v.picklist(['global', 'local'])),
 });
 
 /** One step of a scripted scenario. */
-export const stepSchema = z.union([
-  z
-    .object({ createDocument: z.object({ reactor: reactorRef, model: z.string().min(1), id: z.string().min(1) }) })
-    .strict(),
-  z
-    .object({
-      write: z.object({
+export const stepSchema = v.union(
+  [
+    v.strictObject({ createDocument: v.object({ reactor: reactorRef, model: name, id: name }) }),
+    v.strictObject({
+      write: v.object({
         reactor: reactorRef,
-        document: z.string().min(1),
-        actions: z.array(action).min(1),
-        repeat: z.number().int().min(1).max(1_000_000).optional(),
+        document: name,
+        actions: v.pipe(v.array(action), v.minLength(1)),
+        repeat: v.optional(wholeNumber(1, 1_000_000)),
       }),
-    })
-    .strict(),
-  z.object({ partition: z.tuple([reactorRef, reactorRef]) }).strict(),
-  z.object({ heal: z.union([z.literal(true), z.tuple([reactorRef, reactorRef])]) }).strict(),
-  z.object({ crash: reactorRef }).strict(),
-  z.object({ restart: reactorRef }).strict(),
-  z.object({ advance: z.number().min(0) }).strict(),
-  z.object({ quiesce: z.literal(true) }).strict(),
-]);
+    }),
+    v.strictObject({ partition: v.strictTuple([reactorRef, reactorRef]) }),
+    v.strictObject({ heal: v.union([v.literal(true), v.strictTuple([reactorRef, reactorRef])]) }),
+    v.strictObject({ crash: reactorRef }),
+    v.strictObject({ restart: reactorRef }),
+    v.strictObject({ advance: v.pipe(v.number(), v.minValue(0)) }),
+    v.strictObject({ quiesce: v.literal(true) }),
+  ],
+  'Invalid step: expected one of createDocument, write, partition, heal, crash, restart, advance, quiesce (one per step)',
+);
+
+const probability = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
 
 /** A scenario file: the simulation's settings and its steps. */
-export const scenarioSchema = z
-  .object({
-    name: z.string().optional(),
-    description: z.string().optional(),
-    seed: z.number().int().optional(),
-    reactors: z.number().int().min(2).max(64).optional(),
-    topology: z.enum(TOPOLOGIES).optional(),
-    mode: z.enum(SYNC_MODES).optional(),
-    network: z
-      .object({
-        latency: z.number().min(0).optional(),
-        jitter: z.number().min(0).optional(),
-        drop: z.number().min(0).max(1).optional(),
-        duplicate: z.number().min(0).max(1).optional(),
-        reorder: z.number().min(0).max(1).optional(),
-      })
-      .strict()
-      .optional(),
-    pullIntervalMs: z.number().min(1).optional(),
-    expect: z
-      .object({ deadLetters: z.number().int().min(0).optional() })
-      .strict()
-      .optional(),
-    steps: z.array(stepSchema).min(1),
-  })
-  .strict();
+export const scenarioSchema = v.strictObject({
+  name: v.optional(v.string()),
+  description: v.optional(v.string()),
+  seed: v.optional(v.pipe(v.number(), v.integer())),
+  reactors: v.optional(wholeNumber(2, 64)),
+  topology: v.optional(v.picklist(TOPOLOGIES)),
+  mode: v.optional(v.picklist(SYNC_MODES)),
+  network: v.optional(
+    v.strictObject({
+      latency: v.optional(v.pipe(v.number(), v.minValue(0))),
+      jitter: v.optional(v.pipe(v.number(), v.minValue(0))),
+      drop: v.optional(probability),
+      duplicate: v.optional(probability),
+      reorder: v.optional(probability),
+    }),
+  ),
+  pullIntervalMs: v.optional(v.pipe(v.number(), v.minValue(1))),
+  expect: v.optional(v.strictObject({ deadLetters: v.optional(wholeNumber(0)) })),
+  steps: v.pipe(v.array(stepSchema), v.minLength(1)),
+});
 
 /** A parsed scenario. */
-export type Scenario = z.infer<typeof scenarioSchema>;
+export type Scenario = v.InferOutput<typeof scenarioSchema>;
 /** One parsed step. */
-export type ScenarioStep = z.infer<typeof stepSchema>;
+export type ScenarioStep = v.InferOutput<typeof stepSchema>;
 
 /** Parses a scenario (from JSON); a bad one is a `validation` error listing every problem with its path. */
 export function parseScenario(value: unknown, where = 'scenario'): Scenario {
-  const result = scenarioSchema.safeParse(value);
+  const result = v.safeParse(scenarioSchema, value);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new ReactorError('validation', `${where} is not valid:\n  ${problems.join('\n  ')}`);
+    throw new ReactorError('validation', `${where} is not valid:\n  ${issueLines(result.issues).join('\n  ')}`);
   }
-  return result.data;
+  return result.output;
 }
 
 /** Simulation options of a scenario. */

@@ -29,7 +29,7 @@ describe.skipIf(!hasChromium)('tabs of one browser, over BroadcastChannel', () =
       cacheDir: `${repo}node_modules/.vite/e2e-tabs`,
       logLevel: 'error',
       server: { host: '127.0.0.1', port: 0, fs: { allow: [repo] }, hmr: false },
-      optimizeDeps: { include: ['dexie', 'rxjs', 'xstate', '@xstate/store', 'zod'] },
+      optimizeDeps: { include: ['dexie', 'rxjs', 'xstate', '@xstate/store', 'valibot'] },
     });
     await server.listen();
     const local = server.resolvedUrls?.local[0];

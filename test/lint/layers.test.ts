@@ -50,10 +50,16 @@ describe('layering, enforced by the linter', () => {
     ).toBe(false);
   });
 
-  it('src/model imports only itself', () => {
+  it('src/model imports only itself, the portable SHA-256 and the validator', () => {
     const bad = lint('src/model', "import { Subject } from 'rxjs';\nexport { Subject };\n");
     expect(bad.ok).toBe(false);
     expect(bad.output).toMatch(/src\/model is the pure domain/);
+    const good = lint(
+      'src/model',
+      "import * as v from 'valibot';\nimport { sha256 } from '@noble/hashes/sha2.js';\nimport { describe } from './validate.js';\nexport { v, sha256, describe };\n",
+    );
+    expect(good.output).not.toMatch(/noRestrictedImports/);
+    expect(lint('src/model', "import { z } from 'zod';\nexport { z };\n").ok).toBe(false);
   });
 
   it('channels and storage do not reach up into the reactor', () => {
