@@ -19,9 +19,6 @@ export const PROTOCOL_VERSION = 2;
 /** The longest id, document id, branch, type or origin an op may carry. */
 export const MAX_FIELD_LENGTH = 1024;
 
-/** The largest push batch and pull page an endpoint accepts by default. */
-export const MAX_BATCH = 5000;
-
 const cursor = integer('must be a non-negative integer', 0);
 const count = integer('must be a count', 0);
 const isScope = (value: unknown): value is Scope => SCOPES.includes(value as Scope);
@@ -32,7 +29,7 @@ const lenientFrom = v.fallback(v.optional(v.string()), undefined);
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-/** An op's input: JSON data, kept in its normal form (keys sorted, frozen; see `toJsonData`). */
+/** An op's input, if any: JSON data, kept in its normal form (keys sorted, frozen; see `toJsonData`). */
 const input = v.optional(
   v.pipe(
     v.unknown(),
@@ -43,8 +40,6 @@ const input = v.optional(
       return NEVER;
     }),
   ),
-  // Always a member, `undefined` when there is none.
-  () => undefined,
 );
 
 /**
@@ -71,6 +66,7 @@ export const operation = v.pipe(
     },
     'expected an operation object',
   ),
+  // Always every member (`input` is `undefined` when there is none), in one order.
   v.transform((op) => ({
     id: op.id,
     documentId: op.documentId,
