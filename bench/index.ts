@@ -1,6 +1,6 @@
 /**
  * Runs every benchmark workload in turn: B1 (local writes), sync, storage backends (Dexie vs
- * SQLite), reading a push off the wire, B4 (switchboard fan-out), then
+ * SQLite), reading a push off the wire, B4 (switchboard fan-out), the browser bundle's size, then
  * the browser workloads (B1 and B3 across tabs in Chromium) when Chromium is installed. Run with
  * `npm run bench`.
  *
@@ -19,6 +19,7 @@ const WORKLOADS = [
   'storage.ts',
   'wire.ts',
   'switchboard.ts',
+  'bundle.ts',
   'browser/run.ts',
 ] as const;
 
