@@ -4,8 +4,8 @@ import { copyRecord, emptyRecord, own } from '../model/keys.js';
 import type { DocumentSnapshot } from '../model/types.js';
 
 /**
- * The read model's snapshots, one per document and branch. A snapshot is replaced whole, never
- * changed, so the same object comes back for as long as its document is unchanged.
+ * The read model's snapshots, one per document and branch. A snapshot is frozen and replaced
+ * whole, never changed, so the same object comes back for as long as its document is unchanged.
  */
 export interface SnapshotStore {
   /** The current snapshot of a document on a branch. */
@@ -14,7 +14,7 @@ export interface SnapshotStore {
   list(): DocumentSnapshot[];
   /** The current snapshot (if any), then each replacement of it. */
   observe(documentId: string, branch: string): Observable<DocumentSnapshot>;
-  /** Replaces the snapshots of these documents and branches, all at once (observers see one update). */
+  /** Replaces (and freezes) the snapshots of these documents and branches, all at once: observers see one update. */
   upsert(snapshots: readonly DocumentSnapshot[]): void;
 }
 
@@ -31,7 +31,9 @@ export function createSnapshotStore(): SnapshotStore {
     on: {
       upsert: (context, event: { snapshots: readonly DocumentSnapshot[] }) => {
         const documents = copyRecord(context.documents);
-        for (const snapshot of event.snapshots) documents[snapshotKey(snapshot.id, snapshot.branch)] = snapshot;
+        for (const snapshot of event.snapshots) {
+          documents[snapshotKey(snapshot.id, snapshot.branch)] = Object.freeze(snapshot);
+        }
         return { documents };
       },
     },

@@ -28,6 +28,16 @@ describe('snapshot store', () => {
     expect(store.list()).toEqual([a, aDraft, b]);
   });
 
+  it('hands out frozen snapshots', () => {
+    const store = createSnapshotStore();
+    store.upsert([snapshot('a', 1)]);
+    const got = store.get('a', 'main') as DocumentSnapshot;
+    expect(Object.isFrozen(got)).toBe(true);
+    expect(() => {
+      (got as { revision: number }).revision = 9;
+    }).toThrow(TypeError);
+  });
+
   it('replaces a snapshot in place: list keeps the order documents first appeared in', () => {
     const store = createSnapshotStore();
     store.upsert([snapshot('a', 1), snapshot('b', 1)]);
