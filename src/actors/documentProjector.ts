@@ -158,8 +158,7 @@ export class DocumentProjector {
   async read(documentId: string, branch: string): Promise<DocumentReading> {
     const pending = this.#chains.pending(documentId);
     if (pending) await pending;
-    const created = this.#docs.get(documentId)?.identity.created ?? null;
-    const deleted = this.#docs.get(documentId)?.identity.deleted ?? null;
+    const { created, deleted } = this.#docs.get(documentId)?.identity ?? UNCREATED;
     const scope = (name: 'global' | 'local') => {
       const projection = this.#streams.get(streamKey({ documentId, scope: name, branch }));
       const model = created ? this.#ports.models.get(created.model) : undefined;
