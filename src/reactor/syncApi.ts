@@ -115,7 +115,12 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     watched.delete(name);
     // Closed before the remote stops, so its connection statechart is seen to end `closed`.
     const channel = ports.channels.get(name);
-    const closing = channel?.close();
+    let closing: unknown;
+    try {
+      closing = channel?.close();
+    } catch (error) {
+      closing = Promise.reject(error);
+    }
     ports.syncManager()?.send({ type: 'sync.detach', name });
     ports.channels.delete(name);
     await closing;
