@@ -1,41 +1,16 @@
 import { BehaviorSubject } from 'rxjs';
-import type { ConnectionEvent } from '../machines/connection.js';
 import type { Clock } from '../model/clock.js';
-import type { ChannelLink, ConnectionReport, LinkIo } from '../model/connection.js';
+import type { ChannelLink, ConnectionReport } from '../model/connection.js';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
-import type {
-  Channel,
-  ConnectionSource,
-  ConnectionState,
-  PokeSource,
-  PushRequest,
-  PushResponse,
-} from '../model/sync.js';
+import type { Channel, ConnectionSource, ConnectionState, PokeSource } from '../model/sync.js';
 import { systemClock } from '../platform/clock.js';
+import { FrameTooLarge, framedPush } from './framedPush.js';
 import { LinkHost, linkedConnections } from './link.js';
-import {
-  byteLength,
-  type ClientFrame,
-  DEFAULT_MAX_FRAME_BYTES,
-  FrameError,
-  PROTOCOL_VERSION,
-  readServerFrame,
-} from './protocol.js';
+import { byteLength, type ClientFrame, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './protocol.js';
 import { RpcClient, rpcChannel } from './rpc.js';
+import { OPEN, openSession, type SocketSlot, type WebSocketClass } from './websocketSession.js';
 
-/** The part of the WebSocket API used here; the browser's and `ws`'s both fit. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-
-/** A WebSocket class. */
-export type WebSocketClass = new (url: string) => WebSocketLike;
+export type { WebSocketClass, WebSocketLike } from './websocketSession.js';
 
 /** Options of {@link createWebSocketChannel}. */
 export interface WebSocketChannelOptions {
@@ -63,26 +38,6 @@ export interface WebSocketChannel extends Channel {
   readonly serverId: string | undefined;
   /** The last connection-level error (refused token, wrong version, …). */
   readonly lastError: ReactorErrorData | undefined;
-}
-
-const CONNECTING = 0;
-const OPEN = 1;
-
-/** A request whose frame is over the server's limit (it was not sent). */
-class FrameTooLarge extends ReactorError {
-  constructor(message: string) {
-    super('validation', message, { retryable: false });
-  }
-}
-
-async function loadWebSocket(given: WebSocketClass | undefined): Promise<WebSocketClass> {
-  if (given !== undefined) return given;
-  const global = (globalThis as { WebSocket?: WebSocketClass }).WebSocket;
-  if (global !== undefined) return global;
-  // Node 20 has no global WebSocket: use `ws`. The specifier is a variable so bundlers leave it be.
-  const specifier = 'ws';
-  const module = (await import(/* @vite-ignore */ specifier)) as { WebSocket: WebSocketClass };
-  return module.WebSocket;
 }
 
 /** A seed for the statechart's jitter PRNG. */
@@ -116,7 +71,7 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
   let refusal: ReactorError | undefined;
   let closed = false;
   // The socket of the session that is open now (the statechart's `socket` actor owns it).
-  let socket: WebSocketLike | undefined;
+  const slot: SocketSlot = { socket: undefined };
   // Requests made while connecting wait for the outcome.
   let waiters: { resolve: () => void; reject: (error: ReactorError) => void }[] = [];
 
@@ -147,6 +102,7 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
           `${url}: a ${frame.type} of ${size} bytes is over the server's frame limit of ${limit} bytes`,
         );
       }
+      const socket = slot.socket;
       if (socket === undefined || socket.readyState !== OPEN || state$.value !== 'online') {
         throw new ReactorError('network', `${url}: not connected`, { retryable: true });
       }
@@ -211,68 +167,6 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
     ...(options.token === undefined ? {} : { token: options.token }),
   };
 
-  /** One session's socket: opens it, says hello, hands frames on and reports what happens. */
-  const openSocket = (io: LinkIo) => {
-    let stopped = false;
-    let ws: WebSocketLike | undefined;
-    const report = (event: ConnectionEvent) => {
-      if (!stopped) io.sendBack(event);
-    };
-    const failed = (error: unknown) =>
-      report({ type: 'socket.failed', error: new ReactorError('network', `${url}: ${String(error)}`).toData() });
-    loadWebSocket(options.WebSocket).then((WebSocketClass) => {
-      if (stopped) return;
-      try {
-        ws = new WebSocketClass(url);
-      } catch (error) {
-        failed(error);
-        return;
-      }
-      const current = ws;
-      socket = current;
-      current.onopen = () => {
-        current.send(JSON.stringify(hello));
-        report({ type: 'socket.opened' });
-      };
-      current.onmessage = (event) => {
-        let frame: ReturnType<typeof readServerFrame>;
-        try {
-          frame = readServerFrame(typeof event.data === 'string' ? event.data : String(event.data));
-        } catch (error) {
-          const failure = error instanceof FrameError ? error : new FrameError(String(error));
-          // An unreadable answer to a request fails that request now, not at its timeout.
-          if (failure.requestId !== undefined) client.fail(failure.requestId, failure);
-          report({ type: 'socket.unreadable', error: failure.toData() });
-          return;
-        }
-        if (frame.type === 'welcome') {
-          report({ type: 'socket.welcomed', serverId: frame.server, maxFrameBytes: frame.maxFrameBytes });
-          return;
-        }
-        if (!client.receive(frame) && frame.type === 'error')
-          report({ type: 'socket.errorReceived', error: frame.error });
-      };
-      current.onerror = () => {
-        // A close event follows; it decides what happens next.
-      };
-      current.onclose = (event) => {
-        if (socket === current) socket = undefined;
-        const reason = event.reason === '' ? `code ${event.code}` : `${event.reason} (code ${event.code})`;
-        const error = new ReactorError('network', `${url}: connection closed: ${reason}`, { retryable: true });
-        report({ type: 'socket.closed', error: error.toData() });
-      };
-    }, failed);
-    return () => {
-      stopped = true;
-      if (ws === undefined) return;
-      if (socket === ws) socket = undefined;
-      ws.onopen = null;
-      ws.onmessage = null;
-      ws.onclose = null;
-      if (ws.readyState === CONNECTING || ws.readyState === OPEN) ws.close(1000, 'closed by client');
-    };
-  };
-
   const link: ChannelLink = {
     get chart() {
       const resume =
@@ -299,7 +193,14 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
       });
       return hosting.attach(io);
     },
-    socket: openSocket,
+    socket: (io) =>
+      openSession(io, {
+        url,
+        hello,
+        client,
+        slot,
+        ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
+      }),
   };
 
   const hosting: LinkHost = new LinkHost({
@@ -343,38 +244,7 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
     subscribe: (observer) => state$.subscribe(observer),
   };
 
-  /**
-   * Pushes in as many frames as the server's limit needs: a batch too large for one frame is split
-   * in halves (all parts carry the batch's cursor, which the server only echoes). An op too large
-   * for any frame is reported back as rejected, so it becomes a dead letter instead of blocking sync.
-   */
-  const pushInFrames = async (request: PushRequest): Promise<PushResponse> => {
-    try {
-      return await base.push(request);
-    } catch (error) {
-      if (!(error instanceof FrameTooLarge)) throw error;
-      const [op] = request.operations;
-      if (request.operations.length === 1 && op !== undefined) {
-        return {
-          ...(serverId === undefined ? {} : { from: serverId }),
-          accepted: 0,
-          duplicates: 0,
-          rejected: [{ id: op.id, reason: error.toData() }],
-          cursor: request.cursor,
-        };
-      }
-      const half = Math.ceil(request.operations.length / 2);
-      const first = await pushInFrames({ ...request, operations: request.operations.slice(0, half) });
-      const second = await pushInFrames({ ...request, operations: request.operations.slice(half) });
-      return {
-        ...(second.from === undefined ? {} : { from: second.from }),
-        accepted: first.accepted + second.accepted,
-        duplicates: first.duplicates + second.duplicates,
-        rejected: [...first.rejected, ...second.rejected],
-        cursor: request.cursor,
-      };
-    }
-  };
+  const pushInFrames = framedPush(base.push, () => serverId);
 
   // Connects at once, unless a reactor takes the channel over first (`sync.add` right after this).
   queueMicrotask(() => {
