@@ -113,10 +113,17 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     cursors.set(`${name}\u0000pull`, last.pull);
     watched.get(name)?.unsubscribe();
     watched.delete(name);
-    ports.syncManager()?.send({ type: 'sync.detach', name });
+    // Closed before the remote stops, so its connection statechart is seen to end `closed`.
     const channel = ports.channels.get(name);
+    let closing: unknown;
+    try {
+      closing = channel?.close();
+    } catch (error) {
+      closing = Promise.reject(error);
+    }
+    ports.syncManager()?.send({ type: 'sync.detach', name });
     ports.channels.delete(name);
-    await channel?.close();
+    await closing;
   };
 
   const api: SyncApi & { closeAll(): Promise<void> } = {
@@ -147,6 +154,7 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
         pullCursor,
         localOrdinal: ports.currentOrdinal(),
         seed: ports.seed(),
+        ...(options.channel.link === undefined ? {} : { link: options.channel.link.chart }),
       };
       ports.syncManager()?.send({ type: 'sync.attach', remote: input });
       watch(row.name);
