@@ -240,7 +240,18 @@ export function createBroadcastTransport(
         );
         clients.set(peerId, client);
       }
-      return rpcChannel(client, () => {});
+      // Closing one channel leaves the tab's other channels to that peer (which share the client) alone.
+      let channelClosed = false;
+      const refuse = () =>
+        Promise.reject(new ReactorError('network', `the channel to tab "${peerId}" is closed`, { retryable: false }));
+      const channel = rpcChannel(client, () => {
+        channelClosed = true;
+      });
+      return {
+        ...channel,
+        push: (request) => (channelClosed ? refuse() : channel.push(request)),
+        pull: (request) => (channelClosed ? refuse() : channel.pull(request)),
+      };
     },
     syncWithPeers(syncOptions: PeerSyncOptions = {}) {
       const { prefix = 'tab:', ...remote } = syncOptions;

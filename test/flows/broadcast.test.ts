@@ -116,6 +116,22 @@ describe('BroadcastChannel transport', () => {
     ghost.close();
   });
 
+  it('closing one channel to a tab fails its later calls; the other channels to that tab carry on', async () => {
+    const name = `tabs-${crypto.randomUUID()}`;
+    const a = await openReactor({ id: 'tab-a' });
+    const b = await openReactor({ id: 'tab-b' });
+    const ta = tab(a, name);
+    tab(b, name);
+    const closed = ta.channelTo('tab-b');
+    const open = ta.channelTo('tab-b');
+    await closed.close();
+    await expect(closed.pull({ cursor: 0, limit: 10 })).rejects.toMatchObject({ kind: 'network', retryable: false });
+    await expect(closed.push({ from: 'tab-a', operations: [], cursor: 0 })).rejects.toMatchObject({
+      kind: 'network',
+    });
+    await expect(open.pull({ cursor: 0, limit: 10 })).resolves.toMatchObject({ from: 'tab-b', operations: [] });
+  });
+
   it('a request to a tab that never answers times out (retryably)', async () => {
     const name = `tabs-${crypto.randomUUID()}`;
     const a = await openReactor({ id: 'lonely' });
