@@ -29,6 +29,7 @@ export interface TestAssertion {
   toEqual(expected: unknown): void;
   toMatchObject(expected: object): void;
   toHaveLength(length: number): void;
+  toContain(item: unknown): void;
   toBeDefined(): void;
   toBeUndefined(): void;
   // biome-ignore lint/suspicious/noExplicitAny: any constructor

@@ -1,3 +1,4 @@
+export { type ChannelPlace, describeChannelContract, type TestApi } from './channelContract.js';
 export { SimClock } from './clock.js';
 export { checkInvariants, type InvariantName, type InvariantViolation, type NamedReactor } from './invariants.js';
 export { counterModel, demoModels, listModel } from './models.js';
