@@ -13,6 +13,8 @@ export interface TestApi {
   it(name: string, body: () => Promise<void>, timeout?: number): void;
   readonly expect: TestExpect;
   afterEach(hook: () => Promise<void> | void): void;
+  /** Accepted so vitest's set can be passed whole; the suites clean up after each test instead. */
+  afterAll?(hook: () => Promise<void> | void): void;
 }
 
 /** `expect` as the contract suites use it. */

@@ -10,7 +10,7 @@ import { createDexieStorage, describeStorageContract } from '../../src/storage/i
  * Both backends run the storage contract suite exported from `xstate-reactor/storage`
  * (src/storage/contract.ts), as any other backend would.
  */
-const t = { describe, it, expect, afterEach };
+const t = { describe, it, expect, afterEach, afterAll };
 
 describeStorageContract(
   'Dexie on fake-indexeddb',
