@@ -1,7 +1,8 @@
 /**
  * Runs every benchmark workload in turn: B1 (local writes), sync, storage backends (Dexie vs
- * SQLite), B4 (switchboard fan-out), then the browser workloads (B1 and B3 across tabs in
- * Chromium) when Chromium is installed. Run with `npm run bench`.
+ * SQLite), B4 (switchboard fan-out), the switchboard under load (50 clients in ping-pong), then the
+ * browser workloads (B1 and B3 across tabs in Chromium) when Chromium is installed. Run with
+ * `npm run bench`.
  *
  * Each workload runs in its own Node process (with this process's loader flags, so TypeScript
  * still runs through tsx): a fresh heap and JIT per workload, and a workload's leftovers (the sync
@@ -12,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { CHROMIUM_PATH, chromiumAvailable } from '../test/chromium.js';
 import { progress } from './lib.js';
 
-const WORKLOADS = ['b1.ts', 'sync.ts', 'storage.ts', 'switchboard.ts', 'browser/run.ts'] as const;
+const WORKLOADS = [
+  'b1.ts',
+  'sync.ts',
+  'storage.ts',
+  'switchboard.ts',
+  'switchboard-load.ts',
+  'browser/run.ts',
+] as const;
 
 function run(file: string): Promise<number> {
   const path = fileURLToPath(new URL(file, import.meta.url));

@@ -293,7 +293,22 @@ export function createBroadcastTransport(
         throw new ReactorError('validation', `channelTo: ${JSON.stringify(peerId)} is not another tab's reactor id`);
       }
       const peer = peerOf(peerId);
-      return rpcChannel(peer.client, () => {}, { link: peer.link });
+      // Closing one channel leaves the tab's other channels to that peer (which share the client) alone.
+      let channelClosed = false;
+      const refuse = () =>
+        Promise.reject(new ReactorError('network', `the channel to tab "${peerId}" is closed`, { retryable: false }));
+      const channel = rpcChannel(
+        peer.client,
+        () => {
+          channelClosed = true;
+        },
+        { link: peer.link },
+      );
+      return {
+        ...channel,
+        push: (request) => (channelClosed ? refuse() : channel.push(request)),
+        pull: (request) => (channelClosed ? refuse() : channel.pull(request)),
+      };
     },
     syncWithPeers(syncOptions: PeerSyncOptions = {}) {
       const { prefix = 'tab:', ...remote } = syncOptions;

@@ -131,6 +131,7 @@ export async function createReactor(options: ReactorOptions): Promise<Reactor> {
     submitLoad,
     ensureRunning: phase.ensureRunning,
     now: () => clock.now(),
+    clock,
     seed: settings.seed,
     retry: { baseMs: settings.retry.baseMs, maxMs: settings.retry.maxMs },
   });

@@ -2,6 +2,7 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import type { RemoteContext, RemoteInput } from '../machines/remote/remoteSetup.js';
 import { remoteActorId } from '../machines/syncManager.js';
+import type { Clock } from '../model/clock.js';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import type { DeadLetterRow, RemoteRow } from '../model/rows.js';
 import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
@@ -48,6 +49,8 @@ export interface SyncApiPorts {
   readonly submitLoad: (job: Omit<LoadJob, 'kind' | 'id' | 'seq'>) => Promise<JobOutcome & { ok: true }>;
   readonly ensureRunning: (what: string) => void;
   readonly now: () => number;
+  /** The reactor's clock: `settled({ timeoutMs })` times out on it. */
+  readonly clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   readonly seed: () => number;
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
 }
@@ -182,7 +185,7 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
         const ref = child(name);
         return ref === undefined ? [] : [{ name, ref }];
       });
-      return settleRemotes(remotes, ports.currentOrdinal, ports.written$, options.timeoutMs);
+      return settleRemotes(remotes, ports.currentOrdinal, ports.written$, options.timeoutMs, ports.clock);
     },
 
     deadLetters() {
