@@ -1,8 +1,8 @@
 /**
  * Runs every benchmark workload in turn: B1 (local writes), sync, storage backends (Dexie vs
- * SQLite), reading a push off the wire, B4 (switchboard fan-out), the browser bundle's size, then
- * the browser workloads (B1 and B3 across tabs in Chromium) when Chromium is installed. Run with
- * `npm run bench`.
+ * SQLite), reading a push off the wire, B4 (switchboard fan-out), the switchboard under load (50
+ * clients in ping-pong), the browser bundle's size, then the browser workloads (B1 and B3 across
+ * tabs in Chromium) when Chromium is installed. Run with `npm run bench`.
  *
  * Each workload runs in its own Node process (with this process's loader flags, so TypeScript
  * still runs through tsx): a fresh heap and JIT per workload, and a workload's leftovers (the sync
@@ -19,6 +19,7 @@ const WORKLOADS = [
   'storage.ts',
   'wire.ts',
   'switchboard.ts',
+  'switchboard-load.ts',
   'bundle.ts',
   'browser/run.ts',
 ] as const;

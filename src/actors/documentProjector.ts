@@ -1,23 +1,27 @@
-import { createStore } from '@xstate/store';
-import { Observable } from 'rxjs';
-import { sealState } from '../model/data.js';
+import type { Observable } from 'rxjs';
+import {
+  type DocumentIdentity,
+  identityOf,
+  insertCanonical,
+  isAfterDelete,
+  UNCREATED,
+} from '../model/documentIdentity.js';
 import type { AnyDocumentModel } from '../model/documentModel.js';
 import { applyOperation, initialStateOf } from '../model/fold.js';
 import { hashState } from '../model/hash.js';
-import { copyRecord, emptyRecord, own } from '../model/keys.js';
 import { compareOrder, type OrderKey, parseStreamKey, streamKey } from '../model/order.js';
+import { keyframeDue, planRebuild, type RebuildFrom, rebaseFrom, rebuildsForIdentity } from '../model/rebasePlanner.js';
 import type { KeyframeRow, OperationRow } from '../model/rows.js';
 import type { StoreWrite } from '../model/storeWrite.js';
 import {
-  CREATE_DOCUMENT,
-  type CreateDocumentInput,
   DEFAULT_BRANCH,
-  DELETE_DOCUMENT,
   type DocumentSnapshot,
   type OperationEnvelope,
   type StoredOperation,
   type StreamRef,
 } from '../model/types.js';
+import { DocumentChains } from './documentChains.js';
+import { createSnapshotStore, type SnapshotStore } from './snapshotStore.js';
 
 /** What the projector needs from the outside world. */
 export interface ProjectorPorts {
@@ -33,6 +37,8 @@ export interface ProjectorPorts {
   readonly onError?: (documentId: string, error: unknown) => void;
   /** A relay keeps documents of unknown models unfolded (state `null`, no op marked). */
   readonly relay?: boolean;
+  /** Where snapshots are published; by default a new in-memory store. */
+  readonly snapshots?: SnapshotStore;
 }
 
 /** A stream's materialised fold. */
@@ -47,16 +53,15 @@ interface StreamProjection {
   keyframes: KeyframeRow[];
 }
 
-/** A document's identity as its `document`-scope ops define it. */
+/** What the projector holds of a document besides its streams. */
 interface DocumentRecord {
   readonly id: string;
+  /** The document's `document`-scope ops, in canonical order. */
   readonly docOps: OperationEnvelope[];
-  created: { readonly key: OrderKey; readonly model: string } | null;
-  deleted: OrderKey | null;
+  identity: DocumentIdentity;
   readonly streams: Set<string>;
   /** Data ops arrived before the CREATE: they are stored but not yet folded. */
   unprojected: boolean;
-  chain: Promise<void> | null;
 }
 
 /** What the executor reads before running reducers. */
@@ -67,59 +72,28 @@ export interface DocumentReading {
   readonly scopes: Readonly<Record<'global' | 'local', { readonly state: unknown; readonly count: number }>>;
 }
 
-const LOWEST: OrderKey = { timestamp: '', id: '' };
-
-function keyOf(op: OrderKey): OrderKey {
-  return { timestamp: op.timestamp, id: op.id };
-}
-
-function minKey(a: OrderKey | null, b: OrderKey | null): OrderKey | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return compareOrder(a, b) <= 0 ? a : b;
-}
-
-function sameKey(a: OrderKey | null, b: OrderKey | null): boolean {
-  return a === b || (a !== null && b !== null && compareOrder(a, b) === 0);
-}
-
-/** The read model's key of a document on a branch: unambiguous for any two strings. */
-function snapshotKey(documentId: string, branch: string): string {
-  return JSON.stringify([documentId, branch]);
-}
-
-function insertSorted(list: OperationEnvelope[], op: OperationEnvelope): void {
-  let i = list.length;
-  while (i > 0 && compareOrder(list[i - 1] as OperationEnvelope, op) > 0) i -= 1;
-  list.splice(i, 0, op);
-}
-
 /**
  * The read model behind the `documentView` actor. It folds each stream incrementally from
  * `operations.written`; an op that sorts before ops already applied triggers a **rebase** from the
- * nearest keyframe. Work for one document is serialised, so reads (`read`) see every committed op.
- * Snapshots live in an `@xstate/store`.
+ * nearest keyframe. What to re-fold, from which keyframe, is decided by the rebase planner
+ * (`src/model/rebasePlanner.ts`); work for one document is serialised (`DocumentChains`), so reads
+ * (`read`) see every committed op; snapshots are published to a {@link SnapshotStore}.
  */
 export class DocumentProjector {
-  readonly store = createStore({
-    // Keyed by document ids, which may be any string: no prototype (see src/model/keys.ts).
-    context: { documents: emptyRecord<DocumentSnapshot>() },
-    on: {
-      upsert: (context, event: { snapshots: readonly DocumentSnapshot[] }) => {
-        const documents = copyRecord(context.documents);
-        for (const snapshot of event.snapshots) documents[snapshotKey(snapshot.id, snapshot.branch)] = snapshot;
-        return { documents };
-      },
-    },
-  });
-
   readonly #ports: ProjectorPorts;
+  readonly #snapshots: SnapshotStore;
+  readonly #chains: DocumentChains;
   readonly #docs = new Map<string, DocumentRecord>();
   readonly #streams = new Map<string, StreamProjection>();
   #rebases = 0;
 
   constructor(ports: ProjectorPorts) {
     this.#ports = ports;
+    this.#snapshots = ports.snapshots ?? createSnapshotStore();
+    this.#chains = new DocumentChains({
+      done: (documentId) => this.#publish([this.#record(documentId)]),
+      failed: (documentId, error) => this.#ports.onError?.(documentId, error),
+    });
   }
 
   /** Number of rebases so far. */
@@ -140,15 +114,15 @@ export class DocumentProjector {
       for (const ref of refs) {
         const key = streamKey(ref);
         if (ref.scope === 'document') {
-          for (const op of await this.#ports.readStream(key)) insertSorted(record.docOps, op);
+          for (const op of await this.#ports.readStream(key)) insertCanonical(record.docOps, op);
         } else {
           record.streams.add(key);
           this.#projection(ref).keyframes = await this.#ports.readKeyframes(key);
         }
       }
-      this.#resolveIdentity(record);
-      record.unprojected = record.created === null && record.streams.size > 0;
-      if (record.created !== null) {
+      record.identity = identityOf(record.docOps);
+      record.unprojected = record.identity.created === null && record.streams.size > 0;
+      if (record.identity.created !== null) {
         for (const key of record.streams) await this.#rebuild(record, key, null, Number.POSITIVE_INFINITY, true);
         this.#publish([record]);
       }
@@ -169,82 +143,67 @@ export class DocumentProjector {
     const touched: DocumentRecord[] = [];
     for (const [documentId, ops] of byDocument) {
       const record = this.#record(documentId);
-      if (record.chain !== null) {
-        this.#chain(record, () => this.#applyDocument(record, ops, maxOrdinal));
+      if (this.#chains.busy(documentId)) {
+        this.#chains.queue(documentId, () => this.#applyDocument(record, ops, maxOrdinal));
         continue;
       }
       const pending = this.#applyDocument(record, ops, maxOrdinal);
       if (pending === undefined) touched.push(record);
-      else this.#chain(record, () => pending);
+      else this.#chains.queue(documentId, () => pending);
     }
     this.#publish(touched);
   }
 
   /** Reads a document once every committed op of it has been applied. */
   async read(documentId: string, branch: string): Promise<DocumentReading> {
-    const record = this.#docs.get(documentId);
-    if (record?.chain) await record.chain;
+    const pending = this.#chains.pending(documentId);
+    if (pending) await pending;
+    const { created, deleted } = this.#docs.get(documentId)?.identity ?? UNCREATED;
     const scope = (name: 'global' | 'local') => {
       const projection = this.#streams.get(streamKey({ documentId, scope: name, branch }));
-      const model = record?.created ? this.#ports.models.get(record.created.model) : undefined;
+      const model = created ? this.#ports.models.get(created.model) : undefined;
       return {
         state: projection?.state ?? (model === undefined ? undefined : initialStateOf(model)),
         count: projection?.count ?? 0,
       };
     };
     return {
-      exists: record?.created != null,
-      deleted: record?.deleted != null,
-      model: record?.created?.model,
+      exists: created !== null,
+      deleted: deleted !== null,
+      model: created?.model,
       scopes: { global: scope('global'), local: scope('local') },
     };
   }
 
   /** The work still running for a document, if any. */
   pending(documentId: string): Promise<void> | undefined {
-    return this.#docs.get(documentId)?.chain ?? undefined;
+    return this.#chains.pending(documentId);
   }
 
   /** Resolves once all pending work for a document is done. */
   async settled(documentId: string): Promise<void> {
-    const chain = this.#docs.get(documentId)?.chain;
-    if (chain) await chain;
+    const pending = this.#chains.pending(documentId);
+    if (pending) await pending;
   }
 
   /** Resolves once all pending work is done. */
-  async settledAll(): Promise<void> {
-    for (;;) {
-      const chains = [...this.#docs.values()].map((record) => record.chain).filter((c) => c !== null);
-      if (chains.length === 0) return;
-      await Promise.all(chains);
-    }
+  settledAll(): Promise<void> {
+    return this.#chains.settledAll();
   }
 
   /** The current snapshot of a document. */
   get(documentId: string, branch: string = DEFAULT_BRANCH): DocumentSnapshot | undefined {
-    return own(this.store.getSnapshot().context.documents, snapshotKey(documentId, branch));
+    return this.#snapshots.get(documentId, branch);
   }
 
   /** Every snapshot. */
   list(): DocumentSnapshot[] {
-    return Object.values(this.store.getSnapshot().context.documents);
+    return this.#snapshots.list();
   }
 
   /** A stream of a document's snapshots: the current one (if any), then every change. */
   observe(documentId: string, branch: string = DEFAULT_BRANCH): Observable<DocumentSnapshot> {
-    const key = snapshotKey(documentId, branch);
-    return new Observable<DocumentSnapshot>((subscriber) => {
-      let last = own(this.store.getSnapshot().context.documents, key);
-      if (last !== undefined) subscriber.next(last);
-      const subscription = this.store.subscribe((snapshot) => {
-        const next = own(snapshot.context.documents, key);
-        if (next !== undefined && next !== last) {
-          last = next;
-          subscriber.next(next);
-        }
-      });
-      return () => subscription.unsubscribe();
-    });
+    return this.#snapshots.observe(documentId, branch);
   }
 
   /** Why an op changed nothing at its current position, if it did. */
@@ -255,15 +214,7 @@ export class DocumentProjector {
   #record(documentId: string): DocumentRecord {
     let record = this.#docs.get(documentId);
     if (record === undefined) {
-      record = {
-        id: documentId,
-        docOps: [],
-        created: null,
-        deleted: null,
-        streams: new Set(),
-        unprojected: false,
-        chain: null,
-      };
+      record = { id: documentId, docOps: [], identity: UNCREATED, streams: new Set(), unprojected: false };
       this.#docs.set(documentId, record);
     }
     return record;
@@ -279,45 +230,19 @@ export class DocumentProjector {
     return projection;
   }
 
-  #chain(record: DocumentRecord, work: () => Promise<void> | undefined): void {
-    const previous = record.chain ?? Promise.resolve();
-    const next: Promise<void> = previous
-      .then(() => work())
-      .then(() => this.#publish([record]))
-      .catch((error: unknown) => this.#ports.onError?.(record.id, error))
-      .finally(() => {
-        if (record.chain === next) record.chain = null;
-      });
-    record.chain = next;
-  }
-
-  /** First CREATE (and first DELETE after it) in canonical order decide a document's identity. */
-  #resolveIdentity(record: DocumentRecord): void {
-    record.created = null;
-    record.deleted = null;
-    for (const op of record.docOps) {
-      if (op.type === CREATE_DOCUMENT && record.created === null) {
-        const model = (op.input as CreateDocumentInput | undefined)?.model;
-        if (typeof model === 'string') record.created = { key: keyOf(op), model };
-      } else if (op.type === DELETE_DOCUMENT && record.created !== null && record.deleted === null) {
-        record.deleted = keyOf(op);
-      }
-    }
-  }
-
   #applyDocument(
     record: DocumentRecord,
     ops: readonly StoredOperation[],
     maxOrdinal: number,
   ): Promise<void> | undefined {
-    const before = { created: record.created, deleted: record.deleted };
+    const before = record.identity;
     const data = new Map<string, StoredOperation[]>();
     let docChanged = false;
     let previous: StoredOperation | undefined;
     let list: StoredOperation[] | undefined;
     for (const op of ops) {
       if (op.scope === 'document') {
-        insertSorted(record.docOps, op);
+        insertCanonical(record.docOps, op);
         docChanged = true;
         continue;
       }
@@ -334,37 +259,31 @@ export class DocumentProjector {
       list.push(op);
       previous = op;
     }
-    if (docChanged) this.#resolveIdentity(record);
-    if (record.created === null) {
+    if (docChanged) record.identity = identityOf(record.docOps);
+    if (record.identity.created === null) {
       if (data.size > 0) record.unprojected = true;
       return undefined;
     }
 
-    const rebuilds = new Map<string, OrderKey | null>();
-    const identityChanged =
-      before.created === null
-        ? record.unprojected
-        : before.created.model !== record.created.model || !sameKey(before.created.key, record.created.key);
-    if (identityChanged) {
-      record.unprojected = false;
-      for (const key of record.streams) rebuilds.set(key, null);
-    } else if (!sameKey(before.deleted, record.deleted)) {
-      const from = minKey(before.deleted, record.deleted) as OrderKey;
-      for (const key of record.streams) {
-        const last = this.#streams.get(key)?.last;
-        if (last != null && compareOrder(last, from) > 0) rebuilds.set(key, from);
-      }
-    }
+    const rebuilds = rebuildsForIdentity(
+      before,
+      record.identity,
+      record.unprojected,
+      record.streams,
+      (key) => this.#streams.get(key)?.last,
+    );
+    record.unprojected = false;
     for (const [key, list] of data) {
       if (rebuilds.has(key)) continue;
       list.sort(compareOrder);
-      const projection = this.#projection(list[0] as StoredOperation);
       const first = list[0] as StoredOperation;
+      const projection = this.#projection(first);
       if (projection.state === undefined && projection.count === 0 && projection.last === null) {
         projection.state = initialStateOf(this.#model(record));
       }
-      if (projection.last !== null && compareOrder(first, projection.last) < 0) {
-        rebuilds.set(key, keyOf(first));
+      const from = rebaseFrom(projection.last, first);
+      if (from !== undefined) {
+        rebuilds.set(key, from);
         continue;
       }
       for (const op of list) this.#step(record, projection, op);
@@ -376,7 +295,7 @@ export class DocumentProjector {
   }
 
   #model(record: DocumentRecord): AnyDocumentModel {
-    const name = record.created?.model as string;
+    const name = record.identity.created?.model as string;
     const model = this.#ports.models.get(name);
     if (model === undefined) {
       // A document of a type this reactor does not know: fold with no reducers (every op is marked).
@@ -385,10 +304,10 @@ export class DocumentProjector {
     return model;
   }
 
-  /** Applies one op at the end of a stream, writing a keyframe every `keyframeInterval` ops. */
+  /** Applies one op at the end of a stream, writing a keyframe when one is due. */
   #step(record: DocumentRecord, projection: StreamProjection, op: OperationEnvelope): void {
-    const afterDelete = record.deleted !== null && compareOrder(op, record.deleted) > 0;
-    const unfolded = this.#ports.relay === true && !this.#ports.models.has(record.created?.model as string);
+    const afterDelete = isAfterDelete(record.identity, op);
+    const unfolded = this.#ports.relay === true && !this.#ports.models.has(record.identity.created?.model as string);
     if (!afterDelete && !unfolded) {
       const result = applyOperation(this.#model(record), projection.state, op);
       projection.state = result.state;
@@ -397,7 +316,7 @@ export class DocumentProjector {
     projection.count += 1;
     // Ops are never mutated, so the op itself serves as the order key.
     projection.last = op;
-    if (projection.count % this.#ports.keyframeInterval === 0) {
+    if (keyframeDue(projection.count, this.#ports.keyframeInterval)) {
       const keyframe: KeyframeRow = {
         stream: projection.key,
         timestamp: op.timestamp,
@@ -411,33 +330,27 @@ export class DocumentProjector {
   }
 
   /**
-   * Re-folds a stream from the nearest keyframe before `from` (or from the start), over the ops
-   * committed up to `maxOrdinal`: later ones belong to events still queued behind this one.
+   * Re-folds a stream as the planner says (from the nearest usable keyframe before `from`, or from
+   * the start), over the ops committed up to `maxOrdinal`: later ones belong to events still
+   * queued behind this one.
    */
   async #rebuild(
     record: DocumentRecord,
     key: string,
-    from: OrderKey | null,
+    from: RebuildFrom,
     maxOrdinal: number,
     booting: boolean,
   ): Promise<void> {
     const projection = this.#streams.get(key) ?? this.#projection(parseStreamKey(key));
-    const kept = booting
-      ? projection.keyframes
-      : from === null
-        ? []
-        : projection.keyframes.filter((keyframe) => compareOrder(keyframe, from) < 0);
-    // A stored keyframe is used only if it still holds a state (it is frozen like every state).
-    while (kept.length > 0 && sealState((kept[kept.length - 1] as KeyframeRow).state) !== undefined) kept.pop();
-    const base = kept[kept.length - 1];
-    if (!booting) {
-      projection.keyframes = kept;
-      this.#ports.persist({ dropKeyframesAfter: [{ stream: key, after: base === undefined ? LOWEST : keyOf(base) }] });
+    const plan = planRebuild(projection.keyframes, from, booting);
+    projection.keyframes = plan.keyframes;
+    if (plan.dropAfter !== undefined) {
+      this.#ports.persist({ dropKeyframesAfter: [{ stream: key, after: plan.dropAfter }] });
     }
-    const rows = await this.#ports.readStream(key, base === undefined ? undefined : keyOf(base));
-    projection.state = base === undefined ? initialStateOf(this.#model(record)) : base.state;
-    projection.count = base === undefined ? 0 : base.count;
-    projection.last = base === undefined ? null : keyOf(base);
+    const rows = await this.#ports.readStream(key, plan.replayAfter);
+    projection.state = plan.base === undefined ? initialStateOf(this.#model(record)) : plan.base.state;
+    projection.count = plan.base === undefined ? 0 : plan.base.count;
+    projection.last = plan.replayAfter ?? null;
     let replayed = 0;
     for (const row of rows) {
       if (row.ordinal > maxOrdinal) continue;
@@ -454,7 +367,8 @@ export class DocumentProjector {
   #publish(records: readonly DocumentRecord[]): void {
     const snapshots: DocumentSnapshot[] = [];
     for (const record of records) {
-      if (record.created === null) continue;
+      const created = record.identity.created;
+      if (created === null) continue;
       const branches = new Set<string>([DEFAULT_BRANCH]);
       for (const key of record.streams) branches.add((this.#streams.get(key)?.ref.branch ?? DEFAULT_BRANCH) as string);
       const model = this.#model(record);
@@ -464,16 +378,16 @@ export class DocumentProjector {
         const state = global?.state ?? initialStateOf(model);
         snapshots.push({
           id: record.id,
-          type: record.created.model,
+          type: created.model,
           branch,
           state,
           localState: local?.state ?? initialStateOf(model),
           revision: global?.count ?? 0,
           hash: hashState(state),
-          deleted: record.deleted !== null,
+          deleted: record.identity.deleted !== null,
         });
       }
     }
-    if (snapshots.length > 0) this.store.send({ type: 'upsert', snapshots });
+    this.#snapshots.upsert(snapshots);
   }
 }

@@ -1,5 +1,6 @@
 import { EMPTY, map, Observable } from 'rxjs';
 import { type EventObject, fromEventObservable, fromPromise, type Subscribable } from 'xstate';
+import { linkedConnections } from '../channels/link.js';
 import type { PullPageOutput, PushBatchOutput } from '../machines/remote/remoteSetup.js';
 import { classifyError, ReactorError } from '../model/errors.js';
 import type { DeadLetterRow } from '../model/rows.js';
@@ -49,7 +50,7 @@ type RegionInput = { name: string; cursor: number; filter?: SyncFilter; batchSiz
 
 const epochOf = (input: RegionInput) => (input.epoch === undefined ? {} : { epoch: input.epoch });
 
-/** Builds the IO actors of the push, pull and ping-pong statecharts. */
+/** Builds the IO actors of the push, pull and ping-pong statecharts (and of their channels' connections). */
 export function createSyncLogic(ports: SyncPorts) {
   // The peer's own reactor id per remote, learned from its answers: ops it pushed to us carry it.
   const peers = new Map<string, string>();
@@ -186,5 +187,8 @@ export function createSyncLogic(ports: SyncPorts) {
     }) as Subscribable<EventObject>;
   });
 
-  return { pushBatch, pullPage, probe, writtenOrdinals, pokes };
+  // A channel's connection statechart runs under its remote; its IO is the channel's, found by name.
+  const connections = linkedConnections((name) => (name === undefined ? undefined : ports.channel(name)?.link));
+
+  return { pushBatch, pullPage, probe, writtenOrdinals, pokes, ...connections };
 }

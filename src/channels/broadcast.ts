@@ -1,9 +1,12 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
+import type { PeerEvent } from '../machines/peer.js';
 import type { Clock } from '../model/clock.js';
+import type { ChannelLink, PeerReport, PeerState } from '../model/connection.js';
 import { ReactorError } from '../model/errors.js';
 import type { RemoteOptions } from '../model/remote.js';
 import type { Channel, Endpoint, SyncMode } from '../model/sync.js';
 import { systemClock } from '../platform/clock.js';
+import { LinkHost, linkedConnections } from './link.js';
 import {
   answerToUnreadable,
   FrameError,
@@ -72,6 +75,15 @@ export interface BroadcastTransport {
   close(): void;
 }
 
+/** What the transport keeps of one other tab. */
+interface Peer {
+  readonly client: RpcClient;
+  readonly link: ChannelLink;
+  readonly hosting: LinkHost;
+  /** What its statechart last reported. */
+  state: PeerState;
+}
+
 type Message =
   | { readonly xr: 1; readonly kind: 'hello' | 'here' | 'bye'; readonly from: string }
   | { readonly xr: 1; readonly kind: 'frame'; readonly from: string; readonly to: string; readonly frame: unknown };
@@ -85,8 +97,10 @@ function isMessage(data: unknown): data is Message {
  * Serves a reactor's endpoint to the other tabs of its origin over a BroadcastChannel, and reaches
  * theirs. Every message names its sender and (for frames) its addressee, because a
  * BroadcastChannel delivers to every other tab; pokes go to all. Tabs announce themselves with
- * `hello` (answered by `here`) and leave with `bye`, so each knows its peers. Each tab needs its
- * own database: two tabs on one IndexedDB database would be one reactor twice.
+ * `hello` (answered by `here`) and leave with `bye`, so each knows its peers. Each peer's
+ * lifecycle is a statechart (`peerMachine`), run as the child `connection` of the remote its
+ * channel is added to, else by the transport itself. Each tab needs its own database: two tabs on
+ * one IndexedDB database would be one reactor twice.
  */
 export function createBroadcastTransport(
   reactor: BroadcastReactor,
@@ -105,12 +119,11 @@ export function createBroadcastTransport(
   const me = reactor.id;
   const bc = new Channel(name);
   const server = new RpcServer(reactor.endpoint);
-  const clients = new Map<string, RpcClient>();
   const peers$ = new BehaviorSubject<readonly string[]>([]);
   const clock = options.clock ?? systemClock;
   const heartbeatMs = options.heartbeatMs ?? 30_000;
-  /** When each peer was last heard from (clock time). */
-  const heard = new Map<string, number>();
+  /** Every tab heard from or asked for: its requests and its statechart. */
+  const peers = new Map<string, Peer>();
   let closed = false;
 
   const post = (message: Message) => {
@@ -120,17 +133,74 @@ export function createBroadcastTransport(
   const setPeers = (next: readonly string[]) => {
     if (next.length !== peers$.value.length || next.some((id, i) => id !== peers$.value[i])) peers$.next(next);
   };
-  const addPeer = (id: string) => {
-    if (id === me) return;
-    heard.set(id, clock.now());
-    if (!peers$.value.includes(id)) setPeers([...peers$.value, id].sort());
+
+  /** Follows a peer's statechart: the tabs present (or silent) are the peers; a gone one's requests fail. */
+  const follow = (id: string, peer: Peer, state: PeerState) => {
+    if (closed) return;
+    peer.state = state;
+    setPeers(
+      [...peers]
+        .filter(([, p]) => p.state === 'present' || p.state === 'silent')
+        .map(([peerId]) => peerId)
+        .sort(),
+    );
+    if (state === 'gone') {
+      peer.client.failAll(
+        new ReactorError('network', `tab "${id}" left the BroadcastChannel "${name}"`, { retryable: true }),
+      );
+    }
   };
-  const removePeer = (id: string) => {
-    heard.delete(id);
-    clients
-      .get(id)
-      ?.failAll(new ReactorError('network', `tab "${id}" left the BroadcastChannel "${name}"`, { retryable: true }));
-    setPeers(peers$.value.filter((peer) => peer !== id));
+
+  const peerOf = (id: string): Peer => {
+    const known = peers.get(id);
+    if (known !== undefined) return known;
+    const client = new RpcClient(
+      (frame) => {
+        if (closed) throw new ReactorError('network', `BroadcastChannel "${name}" is closed`, { retryable: false });
+        post({ xr: 1, kind: 'frame', from: me, to: id, frame });
+      },
+      {
+        label: `tab "${id}"`,
+        timeoutMs: options.requestTimeoutMs ?? 10_000,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      },
+    );
+    const link: ChannelLink = {
+      get chart() {
+        return { kind: 'peer' as const, input: { peerId: id, heartbeatMs, resume: peer.state } };
+      },
+      host(io) {
+        io.receive((event) => {
+          if (event.type === 'peer.changed' && hosting.isHost(io)) follow(id, peer, (event as PeerReport).state);
+        });
+        return hosting.attach(io);
+      },
+    };
+    const hosting: LinkHost = new LinkHost({
+      logic: linkedConnections(() => link).peerConnection,
+      input: () => link.chart.input,
+      clock,
+      // The remote that followed this tab was removed: the transport follows it itself again.
+      onUnhosted: () => {
+        if (peer.state !== 'present' && peer.state !== 'silent') return;
+        queueMicrotask(() => {
+          if (!closed && !hosting.hosted) hosting.runStandalone();
+        });
+      },
+    });
+    const peer: Peer = { client, link, hosting, state: 'unheard' };
+    peers.set(id, peer);
+    return peer;
+  };
+
+  /** Tells a tab's statechart what it did, starting one to follow the tab when none does. */
+  const tell = (id: string, event: PeerEvent) => {
+    if (id === me) return;
+    const peer = peerOf(id);
+    if (peer.hosting.send(event)) return;
+    if (event.type === 'peer.left' && peer.state !== 'present' && peer.state !== 'silent') return;
+    peer.hosting.runStandalone();
+    peer.hosting.send(event);
   };
 
   bc.onmessage = (event) => {
@@ -138,17 +208,17 @@ export function createBroadcastTransport(
     if (closed || !isMessage(message) || message.from === me) return;
     switch (message.kind) {
       case 'hello':
-        addPeer(message.from);
+        tell(message.from, { type: 'peer.heard' });
         post({ xr: 1, kind: 'here', from: me });
         return;
       case 'here':
-        addPeer(message.from);
+        tell(message.from, { type: 'peer.heard' });
         return;
       case 'bye':
-        removePeer(message.from);
+        tell(message.from, { type: 'peer.left' });
         return;
       case 'frame':
-        addPeer(message.from);
+        tell(message.from, { type: 'peer.heard' });
         if (message.to === me) receiveFrame(message.from, message.frame);
         else if (message.to === '*') receivePoke(message.from, message.frame);
     }
@@ -169,7 +239,7 @@ export function createBroadcastTransport(
       if (frame.type !== 'hello') void server.handle(frame, reply(from), { peer: from });
       return;
     }
-    const client = clients.get(from);
+    const client = peers.get(from)?.client;
     try {
       client?.receive(readServerFrame(raw));
     } catch (error) {
@@ -180,7 +250,7 @@ export function createBroadcastTransport(
 
   function receivePoke(from: string, raw: unknown) {
     try {
-      clients.get(from)?.receive(readServerFrame(raw));
+      peers.get(from)?.client.receive(readServerFrame(raw));
     } catch {
       // A malformed poke is only a hint; ignore it.
     }
@@ -196,13 +266,10 @@ export function createBroadcastTransport(
     }),
   );
   post({ xr: 1, kind: 'hello', from: me });
+  // Our own heartbeat; each peer's statechart times the others' silence.
   let heartbeat: unknown;
   const beat = () => {
     post({ xr: 1, kind: 'here', from: me });
-    const silentSince = clock.now() - 3 * heartbeatMs;
-    for (const [peer, at] of heard) {
-      if (at < silentSince) removePeer(peer);
-    }
     heartbeat = clock.setTimeout(beat, heartbeatMs);
   };
   if (heartbeatMs > 0) heartbeat = clock.setTimeout(beat, heartbeatMs);
@@ -225,22 +292,23 @@ export function createBroadcastTransport(
       if (typeof peerId !== 'string' || peerId.length === 0 || peerId === me) {
         throw new ReactorError('validation', `channelTo: ${JSON.stringify(peerId)} is not another tab's reactor id`);
       }
-      let client = clients.get(peerId);
-      if (client === undefined) {
-        client = new RpcClient(
-          (frame) => {
-            if (closed) throw new ReactorError('network', `BroadcastChannel "${name}" is closed`, { retryable: false });
-            post({ xr: 1, kind: 'frame', from: me, to: peerId, frame });
-          },
-          {
-            label: `tab "${peerId}"`,
-            timeoutMs: options.requestTimeoutMs ?? 10_000,
-            ...(options.clock === undefined ? {} : { clock: options.clock }),
-          },
-        );
-        clients.set(peerId, client);
-      }
-      return rpcChannel(client, () => {});
+      const peer = peerOf(peerId);
+      // Closing one channel leaves the tab's other channels to that peer (which share the client) alone.
+      let channelClosed = false;
+      const refuse = () =>
+        Promise.reject(new ReactorError('network', `the channel to tab "${peerId}" is closed`, { retryable: false }));
+      const channel = rpcChannel(
+        peer.client,
+        () => {
+          channelClosed = true;
+        },
+        { link: peer.link },
+      );
+      return {
+        ...channel,
+        push: (request) => (channelClosed ? refuse() : channel.push(request)),
+        pull: (request) => (channelClosed ? refuse() : channel.pull(request)),
+      };
     },
     syncWithPeers(syncOptions: PeerSyncOptions = {}) {
       const { prefix = 'tab:', ...remote } = syncOptions;
@@ -270,8 +338,10 @@ export function createBroadcastTransport(
       page.removeEventListener?.('pagehide', onPageHide);
       page.removeEventListener?.('pageshow', onPageShow);
       pokes.unsubscribe();
-      for (const client of clients.values()) {
-        client.failAll(new ReactorError('network', `BroadcastChannel "${name}" is closed`, { retryable: false }));
+      for (const peer of peers.values()) {
+        peer.hosting.send({ type: 'connection.close' });
+        peer.state = 'closed';
+        peer.client.failAll(new ReactorError('network', `BroadcastChannel "${name}" is closed`, { retryable: false }));
       }
       bc.onmessage = null;
       bc.close();

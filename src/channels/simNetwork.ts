@@ -16,7 +16,7 @@ export interface SimNetworkOptions {
   readonly duplicate?: number;
   /** Probability that a message is held back long enough to be overtaken. */
   readonly reorder?: number;
-  /** Time for every delay; default the system clock. XState's SimulatedClock fits. */
+  /** Time for every delay; default the system clock. A `SimClock` (or XState's SimulatedClock) fits. */
   readonly clock?: Pick<Clock, 'setTimeout'>;
 }
 

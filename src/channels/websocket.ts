@@ -1,39 +1,16 @@
 import { BehaviorSubject } from 'rxjs';
 import type { Clock } from '../model/clock.js';
+import type { ChannelLink, ConnectionReport } from '../model/connection.js';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
-import { backoffDelay } from '../model/random.js';
-import type {
-  Channel,
-  ConnectionSource,
-  ConnectionState,
-  PokeSource,
-  PushRequest,
-  PushResponse,
-} from '../model/sync.js';
+import type { Channel, ConnectionSource, ConnectionState, PokeSource } from '../model/sync.js';
 import { systemClock } from '../platform/clock.js';
-import {
-  byteLength,
-  type ClientFrame,
-  DEFAULT_MAX_FRAME_BYTES,
-  FrameError,
-  PROTOCOL_VERSION,
-  readServerFrame,
-} from './protocol.js';
+import { FrameTooLarge, framedPush } from './framedPush.js';
+import { LinkHost, linkedConnections } from './link.js';
+import { byteLength, type ClientFrame, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './protocol.js';
 import { RpcClient, rpcChannel } from './rpc.js';
+import { OPEN, openSession, type SocketSlot, type WebSocketClass } from './websocketSession.js';
 
-/** The part of the WebSocket API used here; the browser's and `ws`'s both fit. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-
-/** A WebSocket class. */
-export type WebSocketClass = new (url: string) => WebSocketLike;
+export type { WebSocketClass, WebSocketLike } from './websocketSession.js';
 
 /** Options of {@link createWebSocketChannel}. */
 export interface WebSocketChannelOptions {
@@ -63,32 +40,18 @@ export interface WebSocketChannel extends Channel {
   readonly lastError: ReactorErrorData | undefined;
 }
 
-const OPEN = 1;
-
-/** A request whose frame is over the server's limit (it was not sent). */
-class FrameTooLarge extends ReactorError {
-  constructor(message: string) {
-    super('validation', message, { retryable: false });
-  }
-}
-
-async function loadWebSocket(given: WebSocketClass | undefined): Promise<WebSocketClass> {
-  if (given !== undefined) return given;
-  const global = (globalThis as { WebSocket?: WebSocketClass }).WebSocket;
-  if (global !== undefined) return global;
-  // Node 20 has no global WebSocket: use `ws`. The specifier is a variable so bundlers leave it be.
-  const specifier = 'ws';
-  const module = (await import(/* @vite-ignore */ specifier)) as { WebSocket: WebSocketClass };
-  return module.WebSocket;
-}
+/** A seed for the statechart's jitter PRNG. */
+const seedFrom = (random: () => number) => Math.floor(random() * 0x100000000) | 0;
 
 /**
- * A channel to a switchboard (or any server speaking the protocol) over WebSocket. It connects at
- * once, says `hello` (with the token), and is `online` once welcomed. When the connection drops it
- * fails the requests in flight (retryably), goes `offline`, and reconnects with jittered
- * exponential backoff; once back it pokes the remote so sync resumes from its cursors at once. A
- * refused token (`auth`) or another protocol version stops reconnecting (`refused`): requests then
- * fail with that error, which stops the remote.
+ * A channel to a switchboard (or any server speaking the protocol) over WebSocket. Its connection
+ * is a statechart (`connectionMachine`): run as the child `connection` of the remote it is added
+ * to, or by the channel itself while it is used without a reactor. It connects at once, says
+ * `hello` (with the token), and is `online` once welcomed. When the connection drops it fails the
+ * requests in flight (retryably), goes `offline`, and reconnects with jittered exponential backoff;
+ * once back it pokes the remote so sync resumes from its cursors at once. A refused token (`auth`)
+ * or another protocol version stops reconnecting (`refused`): requests then fail with that error,
+ * which stops the remote.
  */
 export function createWebSocketChannel(url: string, options: WebSocketChannelOptions = {}): WebSocketChannel {
   try {
@@ -99,17 +62,16 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
   }
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const baseMs = options.reconnect?.baseMs ?? 250;
-  const maxMs = options.reconnect?.maxMs ?? 10_000;
+  const reconnect = { baseMs: options.reconnect?.baseMs ?? 250, maxMs: options.reconnect?.maxMs ?? 10_000 };
+  // What the statechart last reported: the channel decides nothing, it follows.
   const state$ = new BehaviorSubject<ConnectionState>('connecting');
-  let socket: WebSocketLike | undefined;
   let serverId: string | undefined;
-  let maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  let maxFrameBytes: number | undefined;
   let lastError: ReactorErrorData | undefined;
-  let failures = 0;
-  let reconnectTimer: unknown;
-  let closed = false;
   let refusal: ReactorError | undefined;
+  let closed = false;
+  // The socket of the session that is open now (the statechart's `socket` actor owns it).
+  const slot: SocketSlot = { socket: undefined };
   // Requests made while connecting wait for the outcome.
   let waiters: { resolve: () => void; reject: (error: ReactorError) => void }[] = [];
 
@@ -124,16 +86,23 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
       else waiter.reject(error);
     }
   };
+  const closedError = () => new ReactorError('network', `${url}: channel is closed`, { retryable: false });
+  const dropped = () =>
+    lastError?.retryable === true
+      ? ReactorError.fromData(lastError)
+      : new ReactorError('network', `${url}: offline`, { retryable: true });
 
   const client = new RpcClient(
     (frame: ClientFrame) => {
       const text = JSON.stringify(frame);
       const size = byteLength(text);
-      if (size > maxFrameBytes) {
+      const limit = maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+      if (size > limit) {
         throw new FrameTooLarge(
-          `${url}: a ${frame.type} of ${size} bytes is over the server's frame limit of ${maxFrameBytes} bytes`,
+          `${url}: a ${frame.type} of ${size} bytes is over the server's frame limit of ${limit} bytes`,
         );
       }
+      const socket = slot.socket;
       if (socket === undefined || socket.readyState !== OPEN || state$.value !== 'online') {
         throw new ReactorError('network', `${url}: not connected`, { retryable: true });
       }
@@ -142,99 +111,119 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
     { label: url, ...(options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs }), clock },
   );
 
-  const scheduleReconnect = () => {
-    if (closed || refusal !== undefined) return;
-    const delay = backoffDelay(failures, random(), baseMs, maxMs);
-    failures += 1;
-    reconnectTimer = clock.setTimeout(() => {
-      reconnectTimer = undefined;
-      open();
-    }, delay);
-  };
-
-  const refuse = (error: ReactorError) => {
-    refusal = error;
-    lastError = error.toData();
-    setState('refused');
+  /** The end: every request fails, for good. */
+  const finish = () => {
+    if (state$.value === 'closed') return;
+    closed = true;
+    const error = closedError();
     client.failAll(error);
     settleWaiters(error);
+    setState('closed');
+    state$.complete();
   };
 
-  function open() {
-    if (closed) return;
-    setState('connecting');
-    void loadWebSocket(options.WebSocket).then((WebSocketClass) => {
-      if (closed) return;
-      let ws: WebSocketLike;
-      try {
-        ws = new WebSocketClass(url);
-      } catch (error) {
-        lastError = new ReactorError('network', `${url}: ${String(error)}`).toData();
+  /** Follows the statechart: what each state means for requests. */
+  const follow = (report: ConnectionReport) => {
+    if (state$.value === 'closed') return;
+    serverId = report.serverId ?? serverId;
+    maxFrameBytes = report.maxFrameBytes ?? maxFrameBytes;
+    lastError = report.lastError;
+    if (report.state === state$.value) return;
+    switch (report.state) {
+      case 'online':
+        setState('online');
+        settleWaiters();
+        // Wakes the remote: an offline region probes at once, pull fetches what it missed.
+        client.pokes.next({ cursor: 0 });
+        return;
+      case 'connecting':
+        setState('connecting');
+        return;
+      case 'offline': {
+        const error = dropped();
         setState('offline');
-        settleWaiters(new ReactorError('network', `${url}: could not connect`, { retryable: true }));
-        scheduleReconnect();
+        client.failAll(error);
+        settleWaiters(error);
         return;
       }
-      socket = ws;
-      ws.onopen = () => {
-        const hello: ClientFrame = {
-          v: PROTOCOL_VERSION,
-          type: 'hello',
-          ...(options.clientId === undefined ? {} : { client: options.clientId }),
-          ...(options.token === undefined ? {} : { token: options.token }),
-        };
-        ws.send(JSON.stringify(hello));
+      case 'refused': {
+        refusal = ReactorError.fromData(
+          report.lastError ?? { kind: 'auth', message: `${url}: refused by the server`, retryable: false },
+        );
+        setState('refused');
+        client.failAll(refusal);
+        settleWaiters(refusal);
+        return;
+      }
+      case 'closed':
+        finish();
+    }
+  };
+
+  const hello: ClientFrame = {
+    v: PROTOCOL_VERSION,
+    type: 'hello',
+    ...(options.clientId === undefined ? {} : { client: options.clientId }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+  };
+
+  const link: ChannelLink = {
+    get chart() {
+      const resume =
+        state$.value === 'closed'
+          ? { state: 'closed' as const }
+          : refusal === undefined
+            ? undefined
+            : { state: 'refused' as const, ...(lastError === undefined ? {} : { lastError }) };
+      return {
+        kind: 'websocket' as const,
+        input: {
+          url,
+          reconnect,
+          seed: seedFrom(random),
+          ...(resume === undefined ? {} : { resume }),
+          ...(serverId === undefined ? {} : { serverId }),
+          ...(maxFrameBytes === undefined ? {} : { maxFrameBytes }),
+        },
       };
-      ws.onmessage = (event) => {
-        let frame: ReturnType<typeof readServerFrame>;
-        try {
-          frame = readServerFrame(typeof event.data === 'string' ? event.data : String(event.data));
-        } catch (error) {
-          const failure = error instanceof FrameError ? error : new FrameError(String(error));
-          lastError = failure.toData();
-          // An unreadable answer to a request fails that request now, not at its timeout.
-          if (failure.requestId !== undefined) client.fail(failure.requestId, failure);
-          return;
-        }
-        if (frame.type === 'welcome') {
-          serverId = frame.server;
-          maxFrameBytes = frame.maxFrameBytes;
-          failures = 0;
-          lastError = undefined;
-          setState('online');
-          settleWaiters();
-          // Wakes the remote: an offline region probes at once, pull fetches what it missed.
-          client.pokes.next({ cursor: 0 });
-          return;
-        }
-        if (!client.receive(frame) && frame.type === 'error') {
-          const error = ReactorError.fromData(frame.error);
-          lastError = frame.error;
-          if (frame.error.kind === 'auth' || frame.error.kind === 'protocol') refuse(error);
-        }
-      };
-      ws.onerror = () => {
-        // A close event follows; it decides what happens next.
-      };
-      ws.onclose = (event) => {
-        if (socket === ws) socket = undefined;
-        const reason = event.reason === '' ? `code ${event.code}` : `${event.reason} (code ${event.code})`;
-        const error = new ReactorError('network', `${url}: connection closed: ${reason}`, { retryable: true });
-        client.failAll(error);
-        if (closed) return;
-        if (refusal !== undefined) return;
-        lastError ??= error.toData();
-        setState('offline');
-        settleWaiters(error);
-        scheduleReconnect();
-      };
-    });
-  }
+    },
+    host(io) {
+      io.receive((event) => {
+        if (event.type === 'connection.changed' && hosting.isHost(io)) follow(event as ConnectionReport);
+      });
+      return hosting.attach(io);
+    },
+    socket: (io) =>
+      openSession(io, {
+        url,
+        hello,
+        client,
+        slot,
+        ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
+      }),
+  };
+
+  const hosting: LinkHost = new LinkHost({
+    logic: linkedConnections(() => link).websocketConnection,
+    input: () => link.chart.input,
+    clock,
+    // The socket those requests went out on is being closed.
+    onHandover: () =>
+      client.failAll(new ReactorError('network', `${url}: connection handed over`, { retryable: true })),
+    // The remote that ran the connection stopped, the channel did not: it runs the connection itself.
+    onUnhosted: () => {
+      if (closed) return;
+      client.failAll(new ReactorError('network', `${url}: connection closed by its remote`, { retryable: true }));
+      queueMicrotask(() => {
+        if (!closed && !hosting.hosted) hosting.runStandalone();
+      });
+    },
+  });
 
   /** Waits while a connection attempt is in progress; fails fast when offline or refused. */
   const ready = async () => {
     if (refusal !== undefined) throw refusal;
-    if (closed) throw new ReactorError('network', `${url}: channel is closed`, { retryable: false });
+    if (closed) throw closedError();
     if (state$.value === 'online') return;
     if (state$.value !== 'connecting') throw new ReactorError('network', `${url}: offline`, { retryable: true });
     await new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
@@ -243,13 +232,9 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
   const base = rpcChannel(client, () => {
     if (closed) return;
     closed = true;
-    if (reconnectTimer !== undefined) clock.clearTimeout(reconnectTimer);
-    const error = new ReactorError('network', `${url}: channel is closed`, { retryable: false });
-    client.failAll(error);
-    settleWaiters(error);
-    setState('closed');
-    state$.complete();
-    socket?.close(1000, 'closed by client');
+    // The statechart goes `closed` (and closes its socket); the channel is closed from now on.
+    hosting.send({ type: 'connection.close' });
+    finish();
   });
 
   const connection: ConnectionSource = {
@@ -259,40 +244,12 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
     subscribe: (observer) => state$.subscribe(observer),
   };
 
-  /**
-   * Pushes in as many frames as the server's limit needs: a batch too large for one frame is split
-   * in halves (all parts carry the batch's cursor, which the server only echoes). An op too large
-   * for any frame is reported back as rejected, so it becomes a dead letter instead of blocking sync.
-   */
-  const pushInFrames = async (request: PushRequest): Promise<PushResponse> => {
-    try {
-      return await base.push(request);
-    } catch (error) {
-      if (!(error instanceof FrameTooLarge)) throw error;
-      const [op] = request.operations;
-      if (request.operations.length === 1 && op !== undefined) {
-        return {
-          ...(serverId === undefined ? {} : { from: serverId }),
-          accepted: 0,
-          duplicates: 0,
-          rejected: [{ id: op.id, reason: error.toData() }],
-          cursor: request.cursor,
-        };
-      }
-      const half = Math.ceil(request.operations.length / 2);
-      const first = await pushInFrames({ ...request, operations: request.operations.slice(0, half) });
-      const second = await pushInFrames({ ...request, operations: request.operations.slice(half) });
-      return {
-        ...(second.from === undefined ? {} : { from: second.from }),
-        accepted: first.accepted + second.accepted,
-        duplicates: first.duplicates + second.duplicates,
-        rejected: [...first.rejected, ...second.rejected],
-        cursor: request.cursor,
-      };
-    }
-  };
+  const pushInFrames = framedPush(base.push, () => serverId);
 
-  open();
+  // Connects at once, unless a reactor takes the channel over first (`sync.add` right after this).
+  queueMicrotask(() => {
+    if (!closed && !hosting.hosted) hosting.runStandalone();
+  });
   return {
     push: async (request) => {
       await ready();
@@ -305,6 +262,7 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
     pokes: client.pokes,
     close: base.close,
     connection,
+    link,
     get serverId() {
       return serverId;
     },

@@ -2,6 +2,7 @@ import { assign, type EventObject, enqueueActions, setup, stopChild } from 'xsta
 import { nextRandom } from '../model/random.js';
 import type { Job, JobOutcome } from '../model/types.js';
 import { type JobRunFinished, jobRunMachine, type RetryPolicy } from './jobRun.js';
+import { SYSTEM_IDS } from './systemIds.js';
 
 /** Events the executor accepts. */
 export type JobExecutorEvent = { type: 'executor.run'; documentId: string; jobs: readonly Job[] } | JobRunFinished;
@@ -73,7 +74,7 @@ export const jobExecutorMachine = setup({
             failed: context.failed + event.outcomes.length - ok,
           }),
         );
-        const queue = system.get('queue');
+        const queue = system.get(SYSTEM_IDS.queue);
         if (queue !== undefined)
           enqueue.sendTo(queue, { type: 'queue.runFinished', documentId: event.documentId } as EventObject);
       }),

@@ -4,6 +4,7 @@ import { backoffDelay, nextRandom } from '../model/random.js';
 import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 import type { Job, JobOutcome } from '../model/types.js';
 import type { StoreReply } from './operationsStore.js';
+import { SYSTEM_IDS } from './systemIds.js';
 
 /** Retry policy for transient storage failures. */
 export interface RetryPolicy {
@@ -100,7 +101,7 @@ export const jobRunMachine = setup({
   },
   actions: {
     sendWrite: sendTo(
-      ({ system }) => system.get('operationsStore'),
+      ({ system }) => system.get(SYSTEM_IDS.operationsStore),
       ({ context, self }) => ({ type: 'store.write', write: (context.prepared as PreparedRun).write, replyTo: self }),
     ),
     reportFinished: sendParent(

@@ -1,6 +1,7 @@
 import { assign, type EventObject, enqueueActions, setup } from 'xstate';
 import type { Job } from '../model/types.js';
 import { addJobs, EMPTY_QUEUE, finishRun, pendingCount, planRuns, type QueueState } from './queuePlan.js';
+import { SYSTEM_IDS } from './systemIds.js';
 
 /** Events the queue accepts. */
 export type QueueEvent =
@@ -30,10 +31,10 @@ const queueSetup = setup({
   actions: {
     persistJobs: enqueueActions(({ system, enqueue }, params: { jobs: readonly Job[] }) => {
       const write = { writeId: `enqueue:${params.jobs[0]?.id ?? ''}`, insertJobs: params.jobs };
-      enqueue.sendTo(system.get('operationsStore'), { type: 'store.write', write } as EventObject);
+      enqueue.sendTo(system.get(SYSTEM_IDS.operationsStore), { type: 'store.write', write } as EventObject);
     }),
     startRun: enqueueActions(({ system, enqueue }, params: { documentId: string; jobs: readonly Job[] }) => {
-      enqueue.sendTo(system.get('jobExecutor'), { type: 'executor.run', ...params } as EventObject);
+      enqueue.sendTo(system.get(SYSTEM_IDS.jobExecutor), { type: 'executor.run', ...params } as EventObject);
     }),
   },
 });

@@ -1,11 +1,12 @@
-import { assign, sendTo, setup } from 'xstate';
+import { assign, fromCallback, sendTo, setup } from 'xstate';
 import { classifyError, type ReactorErrorData } from '../model/errors.js';
 import { documentViewMachine } from './documentView.js';
 import { jobExecutorMachine } from './jobExecutor.js';
 import type { RetryPolicy } from './jobRun.js';
-import { operationsStoreMachine } from './operationsStore.js';
+import { operationsStoreMachine, type StoreReply } from './operationsStore.js';
 import { queueMachine } from './queue.js';
 import { syncManagerMachine } from './syncManager.js';
+import { SYSTEM_IDS } from './systemIds.js';
 
 /** Settings of the root machine (plain data). */
 export interface ReactorMachineInput {
@@ -56,6 +57,8 @@ export const reactorMachine = setup({
     jobExecutor: jobExecutorMachine,
     queue: queueMachine,
     syncManager: syncManagerMachine,
+    /** Answers to writes made from plain async code (provided: it settles their promises). */
+    replies: fromCallback<StoreReply>(() => {}),
   },
   actions: {
     recordChildFailure: assign(({ context }, params: ChildFailure) => ({
@@ -74,21 +77,21 @@ export const reactorMachine = setup({
   invoke: [
     {
       id: 'operationsStore',
-      systemId: 'operationsStore',
+      systemId: SYSTEM_IDS.operationsStore,
       src: 'operationsStore',
       input: ({ context }) => ({ maxGroupSize: context.maxGroupSize }),
     },
-    { id: 'documentView', systemId: 'documentView', src: 'documentView', onError: failed('documentView') },
+    { id: 'documentView', systemId: SYSTEM_IDS.documentView, src: 'documentView', onError: failed('documentView') },
     {
       id: 'jobExecutor',
-      systemId: 'jobExecutor',
+      systemId: SYSTEM_IDS.jobExecutor,
       src: 'jobExecutor',
       input: ({ context }) => ({ retry: context.retry, seed: context.seed }),
       onError: failed('jobExecutor'),
     },
     {
       id: 'queue',
-      systemId: 'queue',
+      systemId: SYSTEM_IDS.queue,
       src: 'queue',
       input: ({ context }) => ({
         concurrency: context.concurrency,
@@ -96,7 +99,8 @@ export const reactorMachine = setup({
       }),
       onError: failed('queue'),
     },
-    { id: 'syncManager', systemId: 'syncManager', src: 'syncManager', onError: failed('syncManager') },
+    { id: 'syncManager', systemId: SYSTEM_IDS.syncManager, src: 'syncManager', onError: failed('syncManager') },
+    { id: 'replies', systemId: SYSTEM_IDS.replies, src: 'replies', onError: failed('replies') },
   ],
   initial: 'running',
   states: {

@@ -1,6 +1,6 @@
 /**
- * The clock port: physical time for the HLC and every timer. XState's `SimulatedClock` fits, and
- * so does `systemClock` (src/platform/clock.ts).
+ * The clock port: physical time for the HLC and every timer. `systemClock` (src/platform/clock.ts)
+ * is the real one; `SimClock` (src/sim/clock.ts) and XState's `SimulatedClock` are simulated ones.
  */
 export interface Clock {
   now(): number;

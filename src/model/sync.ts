@@ -1,3 +1,4 @@
+import type { ChannelLink } from './connection.js';
 import { checkIncomingBatch, type IncomingPolicy, type RefusedIncoming } from './envelope.js';
 import { parseWire } from './schema.js';
 import {
@@ -60,6 +61,12 @@ export interface Channel {
   readonly pokes?: PokeSource;
   /** Present on transports with a connection (WebSocket). */
   readonly connection?: ConnectionSource;
+  /**
+   * The transport's connection statechart (WebSocket, BroadcastChannel peer): `sync.add` runs it
+   * as the child `connection` of the remote, so the inspector shows it; without a reactor the
+   * channel runs it itself.
+   */
+  readonly link?: ChannelLink;
   close(): void | Promise<void>;
 }
 

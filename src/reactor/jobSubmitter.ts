@@ -1,5 +1,4 @@
 import type { Subscription } from 'rxjs';
-import type { DocumentProjector } from '../actors/documentProjector.js';
 import type { EventBus } from '../actors/eventBus.js';
 import { ReactorError } from '../model/errors.js';
 import type { Job, JobOutcome } from '../model/types.js';
@@ -17,7 +16,7 @@ interface Waiter {
 /**
  * Accepts jobs from the public API: numbers them, gathers the jobs of one tick into one
  * `queue.enqueue` event, and settles each caller's promise from `jobs.settled` on the bus — once
- * the document view shows the job's effect.
+ * the document view shows the job's effect (`visible`).
  */
 export class JobSubmitter {
   readonly #waiters = new Map<string, Waiter>();
@@ -29,7 +28,8 @@ export class JobSubmitter {
 
   constructor(ports: {
     readonly bus: EventBus;
-    readonly projector: DocumentProjector;
+    /** Back-edge 3 (see backEdges.ts): the view's work still running for these documents. */
+    readonly visible: (documents: string | readonly string[]) => Promise<unknown> | undefined;
     readonly newId: () => string;
     readonly lastSeq: number;
     readonly enqueue: (jobs: Job[]) => void;
@@ -47,15 +47,9 @@ export class JobSubmitter {
           continue;
         }
         // A rebase may still be running for one of the job's documents.
-        if (typeof waiter.documents === 'string') {
-          const pending = ports.projector.pending(waiter.documents);
-          if (pending === undefined) waiter.resolve(outcome);
-          else pending.then(() => waiter.resolve(outcome));
-          continue;
-        }
-        const pending = waiter.documents.flatMap((id) => ports.projector.pending(id) ?? []);
-        if (pending.length === 0) waiter.resolve(outcome);
-        else Promise.all(pending).then(() => waiter.resolve(outcome));
+        const pending = ports.visible(waiter.documents);
+        if (pending === undefined) waiter.resolve(outcome);
+        else pending.then(() => waiter.resolve(outcome));
       }
     });
   }

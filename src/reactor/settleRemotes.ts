@@ -1,19 +1,21 @@
 import type { Observable } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import type { RemoteContext } from '../machines/remote/remoteSetup.js';
+import type { Clock } from '../model/clock.js';
 import { ReactorError } from '../model/errors.js';
 import { regionState } from './remoteStatus.js';
 
 /**
  * Asks every remote to pull, then resolves when each push cursor has reached the local log and each
  * pull round requested now has finished with nothing more to fetch. Rejects when a remote stops on
- * a fatal error (never hangs on one), or after `timeoutMs`.
+ * a fatal error (never hangs on one), or after `timeoutMs` on the reactor's clock.
  */
 export function settleRemotes(
   remotes: readonly { readonly name: string; readonly ref: AnyActorRef }[],
   localOrdinal: () => number,
   written$: Observable<unknown>,
   timeoutMs: number | undefined,
+  clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
 ): Promise<void> {
   const wanted = new Map<string, number>();
   for (const { name, ref } of remotes) {
@@ -21,10 +23,10 @@ export function settleRemotes(
     ref.send({ type: 'sync.pullNow' });
   }
   return new Promise<void>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: unknown;
     const subscriptions: { unsubscribe(): void }[] = [];
     const finish = (error?: ReactorError) => {
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       for (const subscription of subscriptions) subscription.unsubscribe();
       if (error === undefined) resolve();
       else reject(error);
@@ -53,7 +55,7 @@ export function settleRemotes(
     for (const { ref } of remotes) subscriptions.push(ref.subscribe({ next: check, error: check, complete: check }));
     subscriptions.push(written$.subscribe(() => check()));
     if (timeoutMs !== undefined) {
-      timer = setTimeout(
+      timer = clock.setTimeout(
         () => finish(new ReactorError('timeout', `sync.settled: not settled within ${timeoutMs} ms`)),
         timeoutMs,
       );

@@ -2,6 +2,7 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import type { RemoteContext, RemoteInput } from '../machines/remote/remoteSetup.js';
 import { remoteActorId } from '../machines/syncManager.js';
+import type { Clock } from '../model/clock.js';
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import type { DeadLetterRow, RemoteRow } from '../model/rows.js';
 import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
@@ -48,6 +49,8 @@ export interface SyncApiPorts {
   readonly submitLoad: (job: Omit<LoadJob, 'kind' | 'id' | 'seq'>) => Promise<JobOutcome & { ok: true }>;
   readonly ensureRunning: (what: string) => void;
   readonly now: () => number;
+  /** The reactor's clock: `settled({ timeoutMs })` times out on it. */
+  readonly clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   readonly seed: () => number;
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
 }
@@ -113,10 +116,17 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
     cursors.set(`${name}\u0000pull`, last.pull);
     watched.get(name)?.unsubscribe();
     watched.delete(name);
-    ports.syncManager()?.send({ type: 'sync.detach', name });
+    // Closed before the remote stops, so its connection statechart is seen to end `closed`.
     const channel = ports.channels.get(name);
+    let closing: unknown;
+    try {
+      closing = channel?.close();
+    } catch (error) {
+      closing = Promise.reject(error);
+    }
+    ports.syncManager()?.send({ type: 'sync.detach', name });
     ports.channels.delete(name);
-    await channel?.close();
+    await closing;
   };
 
   const api: SyncApi & { closeAll(): Promise<void> } = {
@@ -147,6 +157,7 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
         pullCursor,
         localOrdinal: ports.currentOrdinal(),
         seed: ports.seed(),
+        ...(options.channel.link === undefined ? {} : { link: options.channel.link.chart }),
       };
       ports.syncManager()?.send({ type: 'sync.attach', remote: input });
       watch(row.name);
@@ -174,7 +185,7 @@ export function createSyncApi(ports: SyncApiPorts): SyncApi & { closeAll(): Prom
         const ref = child(name);
         return ref === undefined ? [] : [{ name, ref }];
       });
-      return settleRemotes(remotes, ports.currentOrdinal, ports.written$, options.timeoutMs);
+      return settleRemotes(remotes, ports.currentOrdinal, ports.written$, options.timeoutMs, ports.clock);
     },
 
     deadLetters() {

@@ -1,4 +1,4 @@
-import { type EventObject, fromEventObservable, fromPromise, type Subscribable } from 'xstate';
+import { type CallbackActorLogic, type EventObject, fromEventObservable, fromPromise, type Subscribable } from 'xstate';
 import type { DocumentProjector } from '../actors/documentProjector.js';
 import type { EventBus } from '../actors/eventBus.js';
 import type { createPrepareRunLogic } from '../actors/prepareRunLogic.js';
@@ -6,7 +6,7 @@ import type { createSyncLogic } from '../actors/syncLogic.js';
 import { documentViewMachine } from '../machines/documentView.js';
 import { jobExecutorMachine } from '../machines/jobExecutor.js';
 import { jobRunMachine } from '../machines/jobRun.js';
-import { operationsStoreMachine } from '../machines/operationsStore.js';
+import { operationsStoreMachine, type StoreReply } from '../machines/operationsStore.js';
 import { reactorMachine } from '../machines/reactor.js';
 import { pingPongMachine, pullMachine, pushMachine } from '../machines/remote/remote.js';
 import { syncManagerMachine } from '../machines/syncManager.js';
@@ -23,9 +23,12 @@ export interface WiringPorts {
   readonly counters: CommitCounters;
   readonly hlc: HybridLogicalClock;
   readonly bus: EventBus;
-  readonly projector: DocumentProjector;
+  /** The read model the `documentView` actor drives. */
+  readonly view: DocumentProjector;
   readonly prepareRun: ReturnType<typeof createPrepareRunLogic>;
   readonly syncLogic: ReturnType<typeof createSyncLogic>;
+  /** The `replies` actor: answers to writes made from plain async code. */
+  readonly replies: { readonly logic: CallbackActorLogic<StoreReply> };
 }
 
 /**
@@ -33,7 +36,7 @@ export interface WiringPorts {
  * statecharts meet storage, the event bus and the read model.
  */
 export function wireReactorMachine(ports: WiringPorts) {
-  const { storage, counters, hlc, bus, projector } = ports;
+  const { storage, counters, hlc, bus, view } = ports;
   const commit = fromPromise<WriteResult[], { writes: readonly StoreWrite[] }>(async ({ input }) => {
     try {
       return await commitGroup(storage, input.writes, counters, () => hlc.state);
@@ -48,6 +51,7 @@ export function wireReactorMachine(ports: WiringPorts) {
         bus.emit({ type: 'actor.failed', actor: failure.child, error: failure.error }),
     },
     actors: {
+      replies: ports.replies.logic,
       operationsStore: operationsStoreMachine.provide({
         actors: { commitGroup: commit },
         actions: {
@@ -72,7 +76,7 @@ export function wireReactorMachine(ports: WiringPorts) {
         actors: {
           writtenOperations: fromEventObservable(() => bus.on('operations.written') as Subscribable<EventObject>),
         },
-        actions: { project: (_, params) => projector.apply(params.operations) },
+        actions: { project: (_, params) => view.apply(params.operations) },
       }),
       jobExecutor: jobExecutorMachine.provide({
         actors: { jobRun: jobRunMachine.provide({ actors: { prepareRun: ports.prepareRun } }) },

@@ -1,5 +1,4 @@
 import { Subject } from 'rxjs';
-import { SimulatedClock } from 'xstate';
 import { connect, type Reachable } from '../channels/memory.js';
 import { createSimNetwork, type SimNetwork, type SimNetworkStats } from '../channels/simNetwork.js';
 import type { DocumentModel } from '../model/documentModel.js';
@@ -10,6 +9,7 @@ import { seededRandom } from '../model/random.js';
 import type { Endpoint, Poke, SyncMode } from '../model/sync.js';
 import type { Action } from '../model/types.js';
 import { createReactor, type Reactor } from '../reactor/createReactor.js';
+import { SimClock } from './clock.js';
 import { checkInvariants, type InvariantViolation } from './invariants.js';
 import { demoModels } from './models.js';
 import { TraceRecorder } from './recorder.js';
@@ -96,7 +96,7 @@ function percentile(sorted: readonly number[], p: number): number {
  * over a seeded sim network, all on one simulated clock. The same seed gives the same run.
  */
 export class Simulation {
-  readonly clock = new SimulatedClock();
+  readonly clock = new SimClock(EPOCH);
   readonly network: SimNetwork;
   readonly seed: number;
   readonly topology: Topology;
@@ -127,7 +127,6 @@ export class Simulation {
     this.#models = options.models ?? demoModels;
     this.#pullIntervalMs = options.pullIntervalMs ?? 250;
     this.#quiesceLimitMs = options.quiesceLimitMs ?? 600_000;
-    this.clock.set(EPOCH);
     const faults = Object.fromEntries(Object.entries(options.network ?? {}).filter(([, v]) => v !== undefined));
     this.network = createSimNetwork({ ...faults, seed: this.seed, clock: this.clock });
     this.#recorder =

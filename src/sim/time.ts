@@ -1,20 +1,4 @@
-import type { SimulatedClock } from 'xstate';
-
-interface PendingTimeout {
-  readonly start: number;
-  readonly timeout: number;
-}
-
-/** The time of the earliest timer scheduled on a SimulatedClock, if any. */
-export function nextDue(clock: SimulatedClock): number | undefined {
-  const timeouts = (clock as unknown as { timeouts: Map<number, PendingTimeout> }).timeouts;
-  let due: number | undefined;
-  for (const entry of timeouts.values()) {
-    const at = entry.start + entry.timeout;
-    if (due === undefined || at < due) due = at;
-  }
-  return due;
-}
+import type { SimClock } from './clock.js';
 
 const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -35,17 +19,67 @@ export async function runUntilBlocked(maxTurns = 100_000): Promise<void> {
 }
 
 /**
- * Advances simulated time to `target`, firing timers in order and letting the work each one
- * starts finish before the next. `onStep` runs after every step (for progress and checks).
+ * Advances simulated time to `target`, firing timers one at a time in order and letting the work
+ * each one starts finish before the next.
  */
-export async function advanceTo(clock: SimulatedClock, target: number): Promise<void> {
+export async function advanceTo(clock: SimClock, target: number): Promise<void> {
   await runUntilBlocked();
   for (;;) {
-    const due = nextDue(clock);
+    const due = clock.nextDue();
     if (due === undefined || due > target) break;
-    clock.set(Math.max(clock.now(), Math.ceil(due)));
+    clock.fireNext();
     await runUntilBlocked();
   }
   if (clock.now() < target) clock.set(target);
   await runUntilBlocked();
+}
+
+/** Options of {@link runUntilSettled}. */
+export interface RunOptions {
+  /** How much simulated time it may take before it fails (default 10 minutes). */
+  readonly limitMs?: number;
+  /** Names what is awaited in the error message. */
+  readonly what?: string;
+}
+
+/** Thrown when simulated time cannot bring a promise to settle. */
+export class StalledError extends Error {
+  override readonly name = 'StalledError';
+}
+
+/**
+ * Runs the simulation until `promise` settles, and resolves or rejects as it does: lets the ready
+ * work finish, then fires the next timer, and again. Rejects with a {@link StalledError} when no
+ * timer is left and the promise is still pending (nothing could ever settle it), or when it would
+ * take more than `limitMs` of simulated time.
+ */
+export async function runUntilSettled<T>(clock: SimClock, promise: Promise<T>, options: RunOptions = {}): Promise<T> {
+  let settled = false;
+  const watched = promise.then(
+    (value) => {
+      settled = true;
+      return value;
+    },
+    (error: unknown) => {
+      settled = true;
+      throw error;
+    },
+  );
+  // Rejections are handed back below, once the loop sees them.
+  watched.catch(() => {});
+  const limitMs = options.limitMs ?? 600_000;
+  const deadline = clock.now() + limitMs;
+  const what = options.what ?? 'the promise';
+  for (;;) {
+    await runUntilBlocked();
+    if (settled) return watched;
+    const due = clock.nextDue();
+    if (due === undefined) {
+      throw new StalledError(`${what} is still pending, and no timer is left to settle it (at ${clock.now()})`);
+    }
+    if (due > deadline) {
+      throw new StalledError(`${what} did not settle within ${limitMs} ms of simulated time`);
+    }
+    clock.fireNext();
+  }
 }

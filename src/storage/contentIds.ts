@@ -14,15 +14,8 @@ import type { Job, OperationEnvelope } from '../model/types.js';
 /** The content id of a stored op, or `undefined` when its content cannot be hashed (a cyclic legacy input). */
 export function contentIdOf(op: OperationEnvelope): string | undefined {
   try {
-    return operationId({
-      documentId: op.documentId,
-      scope: op.scope,
-      branch: op.branch,
-      type: op.type,
-      input: op.input,
-      timestamp: op.timestamp,
-      origin: op.origin,
-    });
+    // operationId reads the content fields only (a row's ordinal, stream and source are not content).
+    return operationId(op);
   } catch {
     return undefined;
   }

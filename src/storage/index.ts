@@ -26,4 +26,5 @@ export {
   type SyncRows,
   type WriteBatch,
 } from './backend.js';
+export { describeStorageContract, type StoragePlace, type TestApi } from './contract.js';
 export { createDexieStorage } from './dexie.js';

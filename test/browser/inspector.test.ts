@@ -117,6 +117,7 @@ describe('the Stately inspector in the page (postMessage to an iframe)', () => {
         'jobExecutor',
         'operationsStore',
         'queue',
+        'replies',
         'syncManager',
       ]);
     }

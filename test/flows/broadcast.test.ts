@@ -6,17 +6,20 @@ import {
   type DocumentSnapshot,
   type Reactor,
 } from '../../src/index.js';
+import { runUntilBlocked, SimClock } from '../../src/sim/index.js';
 import { reactorsPerTest, untilDocument } from '../support.js';
 
 // Node has BroadcastChannel too: instances of one name reach each other within the process, as tabs do.
+// The transports' time (request time-outs, heartbeats) is a SimClock that moves only when a test
+// moves it, so no outcome depends on how fast the machine is.
 const openReactor = reactorsPerTest({ retry: { baseMs: 5, maxMs: 50 } });
 const transports: BroadcastTransport[] = [];
 afterEach(() => {
   for (const transport of transports.splice(0)) transport.close();
 });
 
-function tab(reactor: Reactor, channelName: string) {
-  const transport = createBroadcastTransport(reactor, { channelName, requestTimeoutMs: 500 });
+function tab(reactor: Reactor, channelName: string, clock = new SimClock()) {
+  const transport = createBroadcastTransport(reactor, { channelName, requestTimeoutMs: 500, clock });
   transports.push(transport);
   return transport;
 }
@@ -80,10 +83,13 @@ describe('BroadcastChannel transport', () => {
     expect((a as Reactor).sync.list().map((s) => s.name)).toEqual(['tab:y']);
   });
 
-  it('a tab that goes silent without saying bye (crashed, killed) is dropped after three heartbeats', async () => {
+  it('a tab that goes silent without saying bye (crashed, killed) is dropped after three heartbeat periods', async () => {
     const name = `tabs-${crypto.randomUUID()}`;
-    const a = await openReactor({ id: 'alive' });
-    const ta = createBroadcastTransport(a, { channelName: name, heartbeatMs: 40 });
+    // One clock for the reactor and the transport: each peer's statechart runs under its remote,
+    // on the reactor's clock.
+    const clock = new SimClock();
+    const a = await openReactor({ id: 'alive', clock });
+    const ta = createBroadcastTransport(a, { channelName: name, heartbeatMs: 40, clock });
     transports.push(ta);
     ta.syncWithPeers({ mode: 'ping-pong' });
     // A "tab" that announces itself and then never speaks again.
@@ -96,9 +102,12 @@ describe('BroadcastChannel transport', () => {
         timeout(2000),
       ),
     );
-    const start = Date.now();
-    await peersOf(ta, 0);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(80);
+    // Heard at 0: silent after two quiet periods (80) but still there, gone after three (120).
+    clock.set(119);
+    expect(ta.peers()).toEqual(['ghost']);
+    expect(a.sync.list().map((s) => s.name)).toEqual(['tab:ghost']);
+    clock.set(120);
+    expect(ta.peers()).toEqual([]);
     await firstValueFrom(
       a.sync.status$.pipe(
         filter((all) => all.length === 0),
@@ -108,14 +117,40 @@ describe('BroadcastChannel transport', () => {
     ghost.close();
   });
 
+  it('closing one channel to a tab fails its later calls; the other channels to that tab carry on', async () => {
+    const name = `tabs-${crypto.randomUUID()}`;
+    const a = await openReactor({ id: 'tab-a' });
+    const b = await openReactor({ id: 'tab-b' });
+    const ta = tab(a, name);
+    tab(b, name);
+    const closed = ta.channelTo('tab-b');
+    const open = ta.channelTo('tab-b');
+    await closed.close();
+    await expect(closed.pull({ cursor: 0, limit: 10 })).rejects.toMatchObject({ kind: 'network', retryable: false });
+    await expect(closed.push({ from: 'tab-a', operations: [], cursor: 0 })).rejects.toMatchObject({
+      kind: 'network',
+    });
+    await expect(open.pull({ cursor: 0, limit: 10 })).resolves.toMatchObject({ from: 'tab-b', operations: [] });
+  });
+
   it('a request to a tab that never answers times out (retryably)', async () => {
     const name = `tabs-${crypto.randomUUID()}`;
     const a = await openReactor({ id: 'lonely' });
-    const ta = tab(a, name);
-    await expect(ta.channelTo('ghost').pull({ cursor: 0, limit: 10 })).rejects.toMatchObject({
-      kind: 'timeout',
-      retryable: true,
-    });
+    const clock = new SimClock();
+    const ta = tab(a, name, clock);
+    let outcome: unknown;
+    const request = ta
+      .channelTo('ghost')
+      .pull({ cursor: 0, limit: 10 })
+      .catch((error: unknown) => {
+        outcome = error;
+      });
+    clock.set(499);
+    await runUntilBlocked();
+    expect(outcome).toBeUndefined();
+    clock.set(500);
+    await request;
+    expect(outcome).toMatchObject({ kind: 'timeout', retryable: true, message: expect.stringContaining('500 ms') });
     expect(() => ta.channelTo('lonely')).toThrow(/another tab/);
   });
 });

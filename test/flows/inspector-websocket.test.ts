@@ -115,7 +115,7 @@ async function twoReactorsSyncing() {
   return { receiver, a, b };
 }
 
-const LONG_LIVED = ['documentView', 'jobExecutor', 'operationsStore', 'queue', 'syncManager'];
+const LONG_LIVED = ['documentView', 'jobExecutor', 'operationsStore', 'queue', 'replies', 'syncManager'];
 
 describe('the Stately inspector over its WebSocket (loopback)', () => {
   it('shows both reactors: the root, every long-lived actor under it, and one actor per remote', async () => {

@@ -10,6 +10,7 @@ import {
   ReactorError,
   type RemoteStatus,
 } from '../../src/index.js';
+import { advanceTo, SimClock } from '../../src/sim/index.js';
 import { counter, envelope, freshStorage, list, openReactor } from '../support.js';
 
 const open: Reactor[] = [];
@@ -458,6 +459,26 @@ describe('channel failures', () => {
     expect(count(a)).toBe(111);
     expect(b.documents.get('c')).toEqual(a.documents.get('c'));
     expect(await statusWhere(a, 'b', (s) => s.phase === 'idle')).toMatchObject({ pending: 0 });
+  });
+});
+
+describe('settled() with a time-out', () => {
+  it("times out on the reactor's clock, not the wall clock", async () => {
+    const T0 = Date.UTC(2026, 0, 1);
+    const clock = new SimClock(T0);
+    const a = await openReactor({ id: 'a', retry, clock });
+    open.push(a);
+    const silent: Channel = { push: () => new Promise(() => {}), pull: () => new Promise(() => {}), close() {} };
+    await a.sync.add({ name: 'silent', channel: silent, mode: 'pull' });
+    let outcome: unknown;
+    const settled = a.sync.settled({ timeoutMs: 1000 }).catch((error: unknown) => {
+      outcome = error;
+    });
+    await advanceTo(clock, T0 + 999);
+    expect(outcome).toBeUndefined();
+    await advanceTo(clock, T0 + 1000);
+    expect(outcome).toMatchObject({ kind: 'timeout', message: expect.stringContaining('within 1000 ms') });
+    await settled;
   });
 });
 

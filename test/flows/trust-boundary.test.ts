@@ -198,6 +198,7 @@ describe('reducers cannot corrupt state', () => {
     // Even the snapshot an app reads is frozen: changing it cannot reach the view.
     const snapshot = a.documents.get('s')?.state as Items | undefined;
     expect(() => snapshot?.items.push(9)).toThrow(TypeError);
+    expect(Object.isFrozen(a.documents.get('s'))).toBe(true);
     await a.sync.add({ name: 'b', channel: connect(a, b), mode: 'push' });
     await a.sync.settled();
     expect(b.documents.get('s')).toEqual(a.documents.get('s'));

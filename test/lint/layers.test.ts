@@ -48,6 +48,15 @@ describe('layering, enforced by the linter', () => {
         "import { ReactorError } from '../../storage/backend.js';\nexport { ReactorError };\n",
       ).ok,
     ).toBe(false);
+    // The remote statecharts spawn their channel's connection statechart, a machine one level up.
+    const sibling = lint(
+      'src/machines/remote',
+      "import { connectionMachine } from '../connection.js';\nexport { connectionMachine };\n",
+    );
+    expect(sibling.output).not.toMatch(/noRestrictedImports/);
+    expect(
+      lint('src/machines/remote', "import { RpcClient } from '../../channels/rpc.js';\nexport { RpcClient };\n").ok,
+    ).toBe(false);
   });
 
   it('src/model imports only itself, the portable SHA-256 and the validator', () => {

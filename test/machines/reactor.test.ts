@@ -16,7 +16,7 @@ const input: ReactorMachineInput = {
   seed: 99,
 };
 
-const SYSTEM_IDS = ['operationsStore', 'documentView', 'jobExecutor', 'queue', 'syncManager'] as const;
+const SYSTEM_IDS = ['operationsStore', 'documentView', 'jobExecutor', 'queue', 'syncManager', 'replies'] as const;
 
 interface FakeContext {
   readonly input: unknown;
@@ -45,6 +45,7 @@ function harness() {
         jobExecutor: as<typeof jobExecutorMachine>(fake),
         queue: as<typeof queueMachine>(fake),
         syncManager: as<typeof syncManagerMachine>(fake),
+        replies: as<never>(fake),
       },
     }),
     { input },
@@ -72,6 +73,7 @@ describe('reactor root', () => {
     expect(context('queue')?.input).toEqual({ concurrency: 4, maxBatch: 64 });
     expect(context('documentView')?.input).toBeUndefined();
     expect(context('syncManager')?.input).toBeUndefined();
+    expect(context('replies')?.input).toBeUndefined();
     actor.stop();
   });
 
@@ -139,6 +141,7 @@ describe('reactor root', () => {
           jobExecutor: as<typeof jobExecutorMachine>(fake),
           queue: as<typeof queueMachine>(broken),
           syncManager: as<typeof syncManagerMachine>(fake),
+          replies: as<never>(fake),
         },
       }),
       { input },

@@ -1,7 +1,7 @@
 /**
  * The switchboard as a user runs it: `xstate-reactor switchboard` in its own Node process (through
- * tsx), on 127.0.0.1. Shared by the process and load tests and by `bench/switchboard.ts`; it
- * imports nothing from vitest.
+ * tsx), on 127.0.0.1. Shared by the process tests and the switchboard benches
+ * (`bench/switchboard.ts`, `bench/switchboard-load.ts`); it imports nothing from vitest.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -9,13 +9,15 @@ import {
   type StorageOptions,
 } from '../../src/index.js';
 import { seededRandom } from '../../src/model/random.js';
+import { type SimClock, TraceRecorder } from '../../src/sim/index.js';
 import { counter, freshStorage, list, openReactor } from '../support.js';
+import { observe, reactorRandom, simulatedTime } from './simTime.js';
 
 /**
- * Fault injection through the public API. The seed drives the network's faults and the write
- * pattern; it is in the suite's name, and `SIM_SEED=<n>` reruns with another. (Timing still comes
- * from real timers at the network's small latencies, so a seed replays the faults, not every
- * interleaving.)
+ * Fault injection through the public API, on simulated time: the reactors, their retries and pull
+ * intervals and the network's delays all run on one SimClock, so the seed replays the faults, the
+ * write pattern and the interleaving. The seed is in the suite's name, and `SIM_SEED=<n>` reruns
+ * with another.
  */
 const SEED = Number(process.env.SIM_SEED ?? 20240611);
 const FAULTS = { latency: 2, jitter: 3, drop: 0.1, duplicate: 0.1, reorder: 0.2 } as const;
@@ -29,9 +31,44 @@ const DOCUMENTS = [
   { id: 'counter-1', model: counter },
 ] as const;
 
-/** Opens a reactor with fast retries on its own fake IndexedDB. */
-function open(id: string, storage: StorageOptions = freshStorage(`reactor-${id}`)) {
-  return openReactor({ id, storage, ...FAST });
+/** One run's simulated world: its clock, how to wait on it, and what a user could observe. */
+interface World {
+  readonly seed: number;
+  readonly clock: SimClock;
+  readonly run: <T>(promise: Promise<T>, what?: string) => Promise<T>;
+  readonly log: string[];
+  readonly recorder: TraceRecorder | undefined;
+  readonly incarnations: Map<string, number>;
+}
+
+function world(seed: number, options: { record?: boolean } = {}): World {
+  return {
+    seed,
+    ...simulatedTime(),
+    log: [],
+    recorder: options.record === true ? new TraceRecorder() : undefined,
+    incarnations: new Map(),
+  };
+}
+
+/** Opens a reactor with fast retries on its own fake IndexedDB, on the world's clock. */
+async function open(w: World, id: string, storage: StorageOptions = freshStorage(`reactor-${id}`)) {
+  const incarnation = (w.incarnations.get(id) ?? 0) + 1;
+  w.incarnations.set(id, incarnation);
+  const reactor = await w.run(
+    openReactor({
+      id,
+      storage,
+      ...FAST,
+      clock: w.clock,
+      random: reactorRandom(w.seed, id, incarnation),
+      ...(w.recorder === undefined
+        ? {}
+        : { inspect: w.recorder.inspector(`${id}#${incarnation}`, () => w.clock.now()) }),
+    }),
+  );
+  observe(reactor, w.clock, w.log);
+  return reactor;
 }
 
 /** Attaches `spoke` to `hub` in ping-pong over the simulated network. */
@@ -61,19 +98,23 @@ function fingerprint(reactors: readonly Reactor[]): string {
  * Settles every reactor, round after round, until two consecutive rounds see no change (a
  * spoke that settled early may have more to pull once another spoke's push reached the hub).
  */
-async function settleAll(reactors: readonly Reactor[]): Promise<number> {
+async function settleAll(w: World, reactors: readonly Reactor[]): Promise<number> {
   let previous = '';
   for (let round = 1; round <= 30; round++) {
-    await Promise.all(reactors.map((r) => r.sync.settled({ timeoutMs: 20_000 })));
-    await Promise.all(reactors.map((r) => r.whenIdle()));
+    // Simulated milliseconds: a time-out means sync is stuck, not that the machine is slow.
+    await w.run(Promise.all(reactors.map((r) => r.sync.settled({ timeoutMs: 20_000 }))));
+    await w.run(Promise.all(reactors.map((r) => r.whenIdle())));
     const current = fingerprint(reactors);
     if (current === previous) return round;
     previous = current;
   }
-  throw new Error(`seed ${SEED}: sync did not settle in 30 rounds`);
+  throw new Error(`seed ${w.seed}: sync did not settle in 30 rounds`);
 }
 
-/** Fires `count` writes from random reactors into random documents, in concurrent waves. */
+/**
+ * Fires `count` writes from random reactors into random documents, in concurrent waves. It does
+ * not move time itself: run it with `w.run`, or in the background of something that does.
+ */
 async function writeWaves(
   reactors: () => readonly Reactor[],
   random: () => number,
@@ -158,28 +199,69 @@ async function expectConverged(reactors: readonly Reactor[], committed: readonly
   expect(missing, 'ops whose write resolved but are missing').toEqual([]);
 }
 
+/**
+ * Three reactors in a hub, four documents; spoke `a` is aborted while writes pour into every
+ * reactor and sync is moving them, then reopened on the same storage while the writes go on.
+ */
+async function crashMidSync(w: World, counts: { before: number; crashAt: number; after: number }) {
+  const network = createSimNetwork({ seed: w.seed, ...FAULTS, clock: w.clock });
+  const random = seededRandom(w.seed);
+  const hub = await open(w, 'hub');
+  const storage = freshStorage('reactor-a');
+  let a = await open(w, 'a', storage);
+  const b = await open(w, 'b');
+  const current = () => [hub, a, b];
+  try {
+    await w.run(attach(a, hub, network));
+    await w.run(attach(b, hub, network));
+    for (const { id, model } of DOCUMENTS) await w.run(hub.createDocument(model.type, { id }));
+    await settleAll(w, current());
+
+    const before = writeWaves(current, random, counts.before, 'x', 10);
+    await w.run(writtenAt(a, counts.crashAt), `${counts.crashAt} ops stored on a`);
+    await w.run(a.stop({ abort: true }));
+    a = await open(w, 'a', storage);
+    // The remote's settings were persisted: re-adding it needs only a new channel.
+    await w.run(a.sync.add({ name: 'hub', channel: connect(a, hub, { network }) }));
+    expect(a.sync.status('hub')).toMatchObject({ mode: 'ping-pong' });
+    const after = await w.run(writeWaves(current, random, counts.after, 'z'));
+    const outcomes = [...(await w.run(before)), ...after];
+    await settleAll(w, current());
+    return {
+      reactors: current(),
+      outcomes,
+      network,
+      stop: () => w.run(Promise.all(current().map((r) => r.stop({ abort: true })))),
+    };
+  } catch (error) {
+    await w.run(Promise.all(current().map((r) => r.stop({ abort: true }))));
+    throw error;
+  }
+}
+
 describe(`sync under network faults (seed ${SEED})`, () => {
   it('a hub and three spokes in ping-pong converge on every document, each op exactly once', async () => {
-    const network = createSimNetwork({ seed: SEED, ...FAULTS });
+    const w = world(SEED);
+    const network = createSimNetwork({ seed: SEED, ...FAULTS, clock: w.clock });
     const random = seededRandom(SEED);
-    const hub = await open('hub');
-    const spokes = [await open('a'), await open('b'), await open('c')];
+    const hub = await open(w, 'hub');
+    const spokes = [await open(w, 'a'), await open(w, 'b'), await open(w, 'c')];
     const all = [hub, ...spokes];
     try {
-      for (const spoke of spokes) await attach(spoke, hub, network);
-      for (const { id, model } of DOCUMENTS) await hub.createDocument(model.type, { id });
-      await settleAll(all);
+      for (const spoke of spokes) await w.run(attach(spoke, hub, network));
+      for (const { id, model } of DOCUMENTS) await w.run(hub.createDocument(model.type, { id }));
+      await settleAll(w, all);
       for (const r of all)
         for (const { id } of DOCUMENTS) expect(r.documents.get(id), `${id} on ${r.id}`).toBeDefined();
 
-      const outcomes = await writeWaves(() => all, random, 320, 'w');
+      const outcomes = await w.run(writeWaves(() => all, random, 320, 'w'));
       expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
-      await settleAll(all);
+      await settleAll(w, all);
 
       await expectConverged(all, idsOf(outcomes));
       const total = (await Promise.all(DOCUMENTS.map(({ id }) => hub.operations(id)))).flat().length;
       expect(total).toBe(320);
-      for (const r of all) await expect(r.whenIdle()).resolves.toBeUndefined();
+      for (const r of all) await expect(w.run(r.whenIdle())).resolves.toBeUndefined();
       for (const spoke of spokes) {
         expect(spoke.sync.status('hub')).toMatchObject({ pending: 0 });
       }
@@ -188,48 +270,57 @@ describe(`sync under network faults (seed ${SEED})`, () => {
       expect(network.stats.duplicated).toBeGreaterThan(0);
       expect(network.stats.reordered).toBeGreaterThan(0);
     } finally {
-      await Promise.all(all.map((r) => r.stop({ abort: true })));
+      await w.run(Promise.all(all.map((r) => r.stop({ abort: true }))));
     }
   }, 60_000);
 
   it('a spoke aborted mid-sync and reopened on the same storage still converges, applying nothing twice', async () => {
-    const network = createSimNetwork({ seed: SEED + 1, ...FAULTS });
-    const random = seededRandom(SEED + 1);
-    const hub = await open('hub');
-    const storage = freshStorage('reactor-a');
-    let a = await open('a', storage);
-    const b = await open('b');
-    const current = () => [hub, a, b];
+    const w = world(SEED + 1);
+    const run = await crashMidSync(w, { before: 180, crashAt: 40, after: 120 });
     try {
-      await attach(a, hub, network);
-      await attach(b, hub, network);
-      for (const { id, model } of DOCUMENTS) await hub.createDocument(model.type, { id });
-      await settleAll(current());
-
-      // `a` crashes while writes pour into every reactor and sync is moving them.
-      const before = writeWaves(current, random, 180, 'x', 10);
-      await writtenAt(a, 40);
-      await a.stop({ abort: true });
-      a = await open('a', storage);
-      // The remote's settings were persisted: re-adding it needs only a new channel.
-      await a.sync.add({ name: 'hub', channel: connect(a, hub, { network }) });
-      expect(a.sync.status('hub')).toMatchObject({ mode: 'ping-pong' });
-      const after = await writeWaves(current, random, 120, 'z');
-      const all = [...(await before), ...after];
-      await settleAll(current());
+      const { reactors, outcomes, network } = run;
       // The only failed writes are those that reached `a` while it was down (refused with `stopped`).
-      expect(all.filter((o) => o.status === 'rejected').every((o) => isStopped(o))).toBe(true);
+      expect(outcomes.filter((o) => o.status === 'rejected').every((o) => isStopped(o))).toBe(true);
 
       // Writes to `a` that were only in memory when it crashed may be lost; every other one is there.
-      await expectConverged(current(), idsOf(all));
+      await expectConverged(reactors, idsOf(outcomes));
+      const a = reactors[1] as Reactor;
       const total = (await Promise.all(DOCUMENTS.map(({ id }) => a.operations(id)))).flat().length;
-      expect(total).toBeGreaterThanOrEqual(idsOf(all).length);
+      expect(total).toBeGreaterThanOrEqual(idsOf(outcomes).length);
       expect(total).toBeLessThanOrEqual(300);
-      for (const r of current()) await expect(r.whenIdle()).resolves.toBeUndefined();
+      for (const r of reactors) await expect(w.run(r.whenIdle())).resolves.toBeUndefined();
       expect(network.stats.dropped).toBeGreaterThan(0);
       expect(network.stats.duplicated).toBeGreaterThan(0);
     } finally {
-      await Promise.all(current().map((r) => r.stop({ abort: true })));
+      await run.stop();
     }
+  }, 60_000);
+
+  it('one seed twice: the same commits and remote phases at the same simulated times, the same trace', async () => {
+    const replay = async (seed: number) => {
+      const w = world(seed, { record: true });
+      const run = await crashMidSync(w, { before: 60, crashAt: 25, after: 40 });
+      const outcomes = run.outcomes.map((o) =>
+        o.status === 'fulfilled' ? o.value.operations.map((op) => op.id) : 'x',
+      );
+      const stats = { ...run.network.stats };
+      await run.stop();
+      return { log: w.log, outcomes, stats, trace: w.recorder?.digest(), events: w.recorder?.lines, at: w.clock.now() };
+    };
+    const first = await replay(SEED + 2);
+    const second = await replay(SEED + 2);
+    expect(first.log.length).toBeGreaterThan(50);
+    expect(first.log.some((line) => line.includes('backingOff'))).toBe(true);
+    expect(second.log).toEqual(first.log);
+    expect(second.outcomes).toEqual(first.outcomes);
+    expect(second.stats).toEqual(first.stats);
+    expect(second.at).toBe(first.at);
+    expect(first.events).toBeGreaterThan(0);
+    expect(second.events).toBe(first.events);
+    expect(second.trace).toBe(first.trace);
+    // The seed is what decides: another one gives another run.
+    const other = await replay(SEED + 3);
+    expect(other.log).not.toEqual(first.log);
+    expect(other.trace).not.toBe(first.trace);
   }, 60_000);
 });

@@ -23,6 +23,7 @@ const listeners = [
 export const pushMachine = remoteSetup.createMachine({
   id: 'remote',
   context: ({ input }) => initialRemoteContext({ ...input, mode: 'push' }),
+  entry: 'spawnConnection',
   invoke: listeners,
   type: 'parallel',
   states: { push: pushRegion },
@@ -32,6 +33,7 @@ export const pushMachine = remoteSetup.createMachine({
 export const pullMachine = remoteSetup.createMachine({
   id: 'remote',
   context: ({ input }) => initialRemoteContext({ ...input, mode: 'pull' }),
+  entry: 'spawnConnection',
   invoke: listeners,
   type: 'parallel',
   states: { pull: pullRegion },
@@ -41,6 +43,7 @@ export const pullMachine = remoteSetup.createMachine({
 export const pingPongMachine = remoteSetup.createMachine({
   id: 'remote',
   context: ({ input }) => initialRemoteContext({ ...input, mode: 'ping-pong' }),
+  entry: 'spawnConnection',
   invoke: listeners,
   type: 'parallel',
   states: { push: pushRegion, pull: pullRegion },

@@ -1,7 +1,18 @@
-import { assign, type EventObject, fromEventObservable, fromPromise, type Subscribable, setup } from 'xstate';
+import {
+  assign,
+  type EventObject,
+  enqueueActions,
+  fromEventObservable,
+  fromPromise,
+  type Subscribable,
+  setup,
+} from 'xstate';
+import type { LinkChart } from '../../model/connection.js';
 import { classifyError, type ReactorErrorData } from '../../model/errors.js';
 import { backoffDelay, nextRandom } from '../../model/random.js';
 import type { SyncFilter, SyncMode } from '../../model/sync.js';
+import { connectionMachine } from '../connection.js';
+import { peerMachine } from '../peer.js';
 
 /** Settings and restored cursors of one remote (plain data). */
 export interface RemoteInput {
@@ -19,6 +30,8 @@ export interface RemoteInput {
   /** The last ordinal stored locally when the remote started. */
   readonly localOrdinal: number;
   readonly seed: number;
+  /** The channel's connection statechart, run as this remote's child `connection`. */
+  readonly link?: LinkChart;
 }
 
 /** A remote's context: its input plus progress, failures and the last error. */
@@ -101,6 +114,8 @@ export const remoteSetup = setup({
     pokes: fromEventObservable(
       (_: { input: { name: string } }): Subscribable<EventObject> => ({ subscribe: () => ({ unsubscribe: () => {} }) }),
     ),
+    websocketConnection: connectionMachine,
+    peerConnection: peerMachine,
   },
   guards: {
     pushes: ({ context }) => context.mode !== 'pull',
@@ -123,6 +138,15 @@ export const remoteSetup = setup({
     probeInterval: ({ context }) => context.retry.maxMs,
   },
   actions: {
+    // The channel's connection lives and dies with the remote; it finds its channel by the remote's name.
+    spawnConnection: enqueueActions(({ context, enqueue }) => {
+      const link = context.link;
+      if (link?.kind === 'websocket') {
+        enqueue.spawnChild('websocketConnection', { id: 'connection', input: { ...link.input, remote: context.name } });
+      } else if (link?.kind === 'peer') {
+        enqueue.spawnChild('peerConnection', { id: 'connection', input: { ...link.input, remote: context.name } });
+      }
+    }),
     noteWritten: assign({
       localOrdinal: ({ context, event }) =>
         event.type === 'sync.written' ? Math.max(context.localOrdinal, event.ordinal) : context.localOrdinal,
