@@ -65,6 +65,9 @@ const PERMANENT_DOM_ERRORS = new Set([
   'VersionError',
 ]);
 
+/** The name of a commit refused by the write fence (`StorageFencedError` in storage/backend.ts). */
+const FENCED_ERROR = 'StorageFencedError';
+
 function errorName(error: object): string | undefined {
   const name = (error as { name?: unknown }).name;
   return typeof name === 'string' ? name : undefined;
@@ -92,8 +95,9 @@ export interface ClassifyContext {
 /**
  * Turns anything thrown into a {@link ReactorError}. This is the one place that decides what is
  * retryable: storage errors that a later attempt may not hit (aborts, time-outs, quota) are; a
- * constraint or data error is not; an unknown error from a channel is a retryable network error;
- * any other unknown error is a non-retryable `internal` one.
+ * constraint or data error is not; a commit refused by the write fence is a `conflict` that no
+ * retry fixes (a newer leader owns the database); an unknown error from a channel is a retryable
+ * network error; any other unknown error is a non-retryable `internal` one.
  */
 export function classifyError(error: unknown, context: ClassifyContext = {}): ReactorError {
   if (error instanceof ReactorError) return error;
@@ -104,6 +108,13 @@ export function classifyError(error: unknown, context: ClassifyContext = {}): Re
       : String(error);
   if (typeof error === 'object' && error !== null) {
     const name = errorName(error);
+    if (name === FENCED_ERROR) {
+      return new ReactorError(
+        'conflict',
+        `${prefix}the database was taken over by a newer leader; this one can no longer write (${text})`,
+        { retryable: false, cause: error },
+      );
+    }
     if (name !== undefined) {
       // Dexie's BulkError carries the per-item failures instead of an inner error.
       const failures = (error as { failures?: unknown }).failures;

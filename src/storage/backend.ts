@@ -112,6 +112,34 @@ export function isConstraintError(error: unknown): error is StorageConstraintErr
   return error instanceof StorageConstraintError;
 }
 
+/**
+ * A fenced commit was refused: since the writer claimed its epoch, another one claimed a newer
+ * one (a tab took over as leader), so this writer's view of the database may be stale and nothing
+ * of its batch was written. `classifyError` makes it a non-retryable `conflict`: retrying cannot
+ * help, the writer must stop writing.
+ */
+export class StorageFencedError extends Error {
+  /** The epoch the batch named. */
+  readonly fence: number;
+  /** The epoch the database holds. */
+  readonly epoch: number;
+
+  constructor(fence: number, epoch: number, options?: { cause?: unknown }) {
+    super(
+      `commit refused: this writer holds epoch ${fence}, but the database is at epoch ${epoch} (another writer claimed it); nothing was written`,
+      options,
+    );
+    this.name = 'StorageFencedError';
+    this.fence = fence;
+    this.epoch = epoch;
+  }
+}
+
+/** Whether a commit was refused by the fence (see {@link StorageFencedError}). */
+export function isFencedError(error: unknown): error is StorageFencedError {
+  return error instanceof StorageFencedError;
+}
+
 /** Where a reactor keeps its data. Injected so every test and simulated reactor has its own. */
 export interface StorageOptions {
   /**

@@ -7,6 +7,7 @@ import { applyOperation, describeFailure, fold } from '../../src/model/fold.js';
 import { encodeHlc } from '../../src/model/hlc.js';
 import { backoffDelay, nextRandom, seededRandom } from '../../src/model/random.js';
 import type { OperationEnvelope } from '../../src/model/types.js';
+import { StorageFencedError } from '../../src/storage/backend.js';
 
 /** Runs `fn` and returns what it threw (fails the test if it returned). */
 function thrownBy(fn: () => unknown): unknown {
@@ -119,6 +120,21 @@ describe('classifyError', () => {
     const error = classifyError(bug);
     expect(error).toMatchObject({ kind: 'internal', retryable: false, message: 'x is not a function' });
     expect(error.cause).toBe(bug);
+  });
+
+  it('makes a commit refused by the write fence a conflict that retrying will not fix', () => {
+    const fenced = new StorageFencedError(3, 4);
+    const error = classifyError(fenced, { what: 'commit' });
+    expect(error).toMatchObject({ kind: 'conflict', retryable: false });
+    expect(error.message).toMatch(/^commit failed: the database was taken over by a newer leader/);
+    expect(error.message).toContain('epoch 3');
+    expect(error.message).toContain('epoch 4');
+    expect(error.cause).toBe(fenced);
+    // By name, as for the other storage errors: also when it arrives as plain data or through a channel.
+    expect(classifyError({ name: 'StorageFencedError', message: 'x' }, { origin: 'channel' })).toMatchObject({
+      kind: 'conflict',
+      retryable: false,
+    });
   });
 
   it('turns thrown non-errors into internal errors', () => {
