@@ -1,7 +1,7 @@
 import type { ReactorErrorData } from './errors.js';
 import type { HlcState } from './hlc.js';
 import type { SyncCursor, SyncFilter, SyncMode } from './sync.js';
-import type { Job, OperationEnvelope, StoredOperation } from './types.js';
+import type { Job, Operation, OperationEnvelope, StoredOperation } from './types.js';
 
 /**
  * The rows a reactor stores: one definition shared by every storage backend, the machines that
@@ -77,4 +77,27 @@ export interface MetaRow {
   readonly ordinal: number;
   /** The last job sequence number assigned. */
   readonly jobSeq: number;
+}
+
+/**
+ * The write fence, kept in the `meta` store beside {@link MetaRow}: the epoch of the last writer
+ * that claimed the database (`StorageBackend.claimEpoch`). No row means epoch 0. A batch that names
+ * an epoch (`WriteBatch.fence`) commits only while this row still holds it.
+ */
+export interface FenceRow {
+  readonly key: 'fence';
+  readonly epoch: number;
+}
+
+/**
+ * A write the reactor has applied, kept for a while under the id its sender gave it, so that a
+ * retried write (say, forwarded again to a new leader after the old one died) is recognised and
+ * answered with what it did the first time instead of being applied twice.
+ */
+export interface WriteRow {
+  readonly id: string;
+  /** When it was applied (ms, the reactor's clock); old rows are pruned by it. */
+  readonly at: number;
+  /** The ops the write made or loaded, with their `index`, as its caller got them. */
+  readonly operations: readonly Operation[];
 }

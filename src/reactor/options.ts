@@ -47,6 +47,8 @@ const BACKEND_METHODS = [
   'readStream',
   'readSince',
   'readKeyframes',
+  'findWrites',
+  'claimEpoch',
   'commit',
   'close',
 ] as const;

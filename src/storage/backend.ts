@@ -9,6 +9,7 @@ import type {
   OperationRow,
   RemoteRow,
   StreamRow,
+  WriteRow,
 } from '../model/rows.js';
 
 /**
@@ -18,8 +19,12 @@ import type {
  * implementation passes the same contract test suite.
  *
  * A backend serves one reactor at a time, and that reactor's operations store is its only writer.
- * Rows come back equal to what went in (a structured clone or better). The reactor that is given
- * a backend owns it and closes it when it stops.
+ * Several tabs may open one database, but only one of them (the leader) writes, and fencing makes
+ * that hold even for a leader that lost its lock without knowing: the writer claims an epoch
+ * ({@link StorageBackend.claimEpoch}) and names it in every batch ({@link WriteBatch.fence}); a
+ * batch whose epoch is no longer the database's is refused whole. Rows come back equal to what
+ * went in (a structured clone or better). The reactor that is given a backend owns it and closes
+ * it when it stops.
  */
 export interface StorageBackend {
   /** Names the database in messages (an IndexedDB name, a file path). */
@@ -38,10 +43,20 @@ export interface StorageBackend {
   readSince(ordinal: number, limit: number): Promise<OperationRow[]>;
   /** A stream's keyframes in canonical order. */
   readKeyframes(stream: string): Promise<KeyframeRow[]>;
+  /** The recorded writes among `ids` (unknown ids are left out; order not specified). */
+  findWrites(ids: readonly string[]): Promise<WriteRow[]>;
+  /**
+   * Makes the caller the database's only writer: in one write transaction, reads the fence epoch
+   * (0 when there is none), stores the next one and returns it. Every batch committed with an
+   * older epoch as its {@link WriteBatch.fence} is refused from then on. Call it while holding
+   * whatever elects the writer (a Web Lock), before reading anything the writer will build on.
+   */
+  claimEpoch(): Promise<number>;
   /**
    * Applies a whole batch atomically: all of it or, when it rejects, none of it. Within one store
    * deletes (and keyframe drops) apply before puts, and later puts of a key win. An op whose
-   * `ordinal` or `id` is stored already rejects the batch with a {@link StorageConstraintError}.
+   * `ordinal` or `id` is stored already rejects the batch with a {@link StorageConstraintError};
+   * a batch whose `fence` is not the stored epoch rejects with a {@link StorageFencedError}.
    */
   commit(batch: WriteBatch): Promise<void>;
   /** Releases the database; reads and commits after this reject. Closing twice is harmless. */
@@ -81,8 +96,27 @@ export interface KeyframeDrop {
   readonly after: OrderKey;
 }
 
+/** Changes to the recorded writes: first the rows older than `deleteBefore` go, then the puts land. */
+export interface WriteRowChanges {
+  readonly put?: readonly WriteRow[];
+  /** Deletes every row whose `at` is less than this. */
+  readonly deleteBefore?: number;
+}
+
 /** One atomic write: every change a group commit makes, store by store. */
 export interface WriteBatch {
+  /**
+   * The writer's epoch (from {@link StorageBackend.claimEpoch}). When set, the backend reads the
+   * fence inside the batch's own transaction and, unless the stored epoch equals this one, writes
+   * nothing and rejects with a {@link StorageFencedError}.
+   *
+   * This is also what makes it safe to commit counters (ordinal, job sequence, clock) that were
+   * read earlier and advanced in memory: the writer claimed its epoch before it read them, and a
+   * fenced batch commits only if no one has claimed since, so no other writer's batch can have
+   * landed in between. Every writer that another may replace must set it on every batch; without
+   * it (one reactor per database, the only writer there is) a batch is not checked.
+   */
+  readonly fence?: number;
   /** New ops; never overwrites (a stored `ordinal` or `id` fails the batch). */
   readonly operations?: readonly OperationRow[];
   readonly jobLog?: StoreChanges<JobLogRow, string>;
@@ -93,6 +127,8 @@ export interface WriteBatch {
   readonly cursors?: StoreChanges<CursorRow, CursorKey>;
   readonly deadLetters?: StoreChanges<DeadLetterRow, string>;
   readonly meta?: MetaRow;
+  /** Recorded writes (see {@link WriteRow}), committed with the ops they made. */
+  readonly writes?: WriteRowChanges;
 }
 
 /**

@@ -1,10 +1,24 @@
 import { classifyError } from '../model/errors.js';
 import { encodeHlc } from '../model/hlc.js';
 import { sortCanonical, streamKey } from '../model/order.js';
-import type { CursorRow, DeadLetterRow, KeyframeRow, MetaRow, OperationRow, RemoteRow } from '../model/rows.js';
+import type {
+  CursorRow,
+  DeadLetterRow,
+  KeyframeRow,
+  MetaRow,
+  OperationRow,
+  RemoteRow,
+  WriteRow,
+} from '../model/rows.js';
 import type { TestApi } from '../model/testApi.js';
-import type { Job } from '../model/types.js';
-import { isConstraintError, type StorageBackend, type WriteBatch } from './backend.js';
+import type { Job, Operation } from '../model/types.js';
+import {
+  isConstraintError,
+  isFencedError,
+  type StorageBackend,
+  type StorageFencedError,
+  type WriteBatch,
+} from './backend.js';
 
 export type { TestApi } from '../model/testApi.js';
 
@@ -81,7 +95,27 @@ const letter = (id: string, name = 'hub'): DeadLetterRow => ({
   at: 1_700_000_000_000,
 });
 
+/** An op as a write's caller got it: the envelope with its `index` (and `error`), no ordinal. */
+function operation(n: number, index: number, extra: Partial<Operation> = {}): Operation {
+  const { ordinal: _ordinal, stream: _stream, ...envelope } = op(n);
+  return { ...envelope, index, ...extra };
+}
+
+const recorded = (id: string, at: number, operations: readonly Operation[] = [operation(1, 0)]): WriteRow => ({
+  id,
+  at,
+  operations,
+});
+
 const ids = (rows: readonly { id: string }[]) => rows.map((row) => row.id);
+const byId = <Row extends { id: string }>(rows: readonly Row[]) => [...rows].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+/** What `commit` of a rejected promise threw, or `undefined` when it resolved. */
+const failureOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 /**
  * The storage contract (see `StorageBackend`): the suite every backend passes, Dexie and SQLite
@@ -160,12 +194,18 @@ export function describeStorageContract(name: string, place: () => StoragePlace,
 
     it('applies a batch whole or not at all: a stored op id or ordinal fails it and writes nothing', async () => {
       const { storage } = fresh();
-      await storage.commit({ operations: [op(1)], meta: meta(1), cursors: { put: [cursor('hub', 'pull', 1)] } });
+      await storage.commit({
+        operations: [op(1)],
+        meta: meta(1),
+        cursors: { put: [cursor('hub', 'pull', 1)] },
+        writes: { put: [recorded('w1', 1)] },
+      });
       const everything = async () => ({
         boot: await storage.readBoot(),
         sync: await storage.readSync(),
         ops: await storage.readSince(0, 100),
         keyframes: await storage.readKeyframes(STREAM),
+        writes: await storage.findWrites(['w1', 'w2']),
       });
       const before = await everything();
       const rest: WriteBatch = {
@@ -177,6 +217,7 @@ export function describeStorageContract(name: string, place: () => StoragePlace,
         cursors: { put: [cursor('hub', 'pull', 99)] },
         deadLetters: { put: [letter('y')] },
         meta: meta(3),
+        writes: { deleteBefore: 10, put: [recorded('w2', 20)] },
       };
       const reusedId = storage.commit({ ...rest, operations: [op(2), op(3, { id: op(1).id })] });
       await expect(reusedId).rejects.toSatisfy(isConstraintError);
@@ -365,12 +406,162 @@ export function describeStorageContract(name: string, place: () => StoragePlace,
       expect((frame.state as typeof rich).set).toBeInstanceOf(Set);
     });
 
+    it('claims write epochs from 0 upwards, in the meta store beside the reactor’s row, across reopen', async () => {
+      const { storage, reopen } = fresh();
+      expect(await storage.claimEpoch()).toBe(1);
+      expect(await storage.claimEpoch()).toBe(2);
+      await storage.commit({ meta: meta(1) });
+      await storage.close();
+      const again = reopen();
+      expect(await again.claimEpoch()).toBe(3);
+      // The fence is not the reactor's meta row, and claiming leaves that row alone.
+      expect((await again.readBoot()).meta).toEqual(meta(1));
+      await again.close();
+      const fence = reopen();
+      expect((await fence.readBoot()).meta).toEqual(meta(1));
+      expect(await fence.claimEpoch()).toBe(4);
+    });
+
+    it('commits a fenced batch while its epoch is the database’s (epoch 0 before any claim)', async () => {
+      const { storage } = fresh();
+      await storage.commit({ fence: 0, operations: [op(1)] });
+      const epoch = await storage.claimEpoch();
+      await storage.commit({
+        fence: epoch,
+        operations: [op(2)],
+        keyframes: { put: [keyframe(2)] },
+        cursors: { put: [cursor('hub', 'pull', 2)] },
+        writes: { put: [recorded('w', 2)] },
+        meta: meta(2),
+      });
+      expect(ids(await storage.readSince(0, 10))).toEqual([op(1).id, op(2).id]);
+      expect(await storage.readKeyframes(STREAM)).toEqual([keyframe(2)]);
+      expect((await storage.readSync()).cursors).toEqual([cursor('hub', 'pull', 2)]);
+      expect(await storage.findWrites(['w'])).toEqual([recorded('w', 2)]);
+      expect((await storage.readBoot()).meta).toEqual(meta(2));
+    });
+
+    it('refuses a batch fenced with an epoch that is no longer the database’s, writing nothing', async () => {
+      const { storage, reopen } = fresh();
+      const mine = await storage.claimEpoch();
+      await storage.commit({
+        fence: mine,
+        operations: [op(1)],
+        meta: meta(1),
+        keyframes: { put: [keyframe(1)] },
+        cursors: { put: [cursor('hub', 'pull', 1)] },
+        writes: { put: [recorded('w1', 1)] },
+      });
+      const everything = async (backend: StorageBackend) => ({
+        boot: await backend.readBoot(),
+        sync: await backend.readSync(),
+        ops: await backend.readSince(0, 100),
+        keyframes: await backend.readKeyframes(STREAM),
+        writes: await backend.findWrites(['w1', 'w2']),
+      });
+      const before = await everything(storage);
+      // Another writer takes over; this one does not know yet.
+      const theirs = await storage.claimEpoch();
+      expect(theirs).toBe(mine + 1);
+      const stale: WriteBatch = {
+        fence: mine,
+        operations: [op(2)],
+        jobLog: { put: [{ id: 'jobs:2:job-2', jobs: [job(2)] }], delete: ['jobs:1:job-1'] },
+        lanes: [{ lane: 'doc', seq: 2 }],
+        keyframes: { drop: [{ stream: STREAM, after: { timestamp: '', id: '' } }], put: [keyframe(2)] },
+        streams: [{ stream: 'new', documentId: 'new', scope: 'global', branch: 'main' }],
+        remotes: { put: [remote('other')] },
+        cursors: { put: [cursor('hub', 'pull', 99)], delete: [{ remote: 'hub', direction: 'pull' }] },
+        deadLetters: { put: [letter('y')] },
+        meta: meta(2),
+        writes: { deleteBefore: 100, put: [recorded('w2', 200)] },
+      };
+      const failure = await failureOf(storage.commit(stale));
+      expect(failure).toSatisfy(isFencedError);
+      expect(failure).toMatchObject({ name: 'StorageFencedError', fence: mine, epoch: theirs });
+      expect(classifyError(failure)).toMatchObject({ kind: 'conflict', retryable: false });
+      expect(classifyError(failure).message).toContain('taken over by a newer leader');
+      // An epoch ahead of the database's is not its epoch either.
+      const ahead = await failureOf(storage.commit({ ...stale, fence: theirs + 1 }));
+      expect((ahead as StorageFencedError).epoch).toBe(theirs);
+      expect(await everything(storage)).toEqual(before);
+
+      // The new epoch's holder commits; the refused writer's epoch stays refused, also after a reopen.
+      await storage.commit({ fence: theirs, operations: [op(2)] });
+      await storage.close();
+      const again = reopen();
+      await expect(again.commit({ fence: mine, meta: meta(9) })).rejects.toSatisfy(isFencedError);
+      expect(ids(await again.readSince(0, 10))).toEqual([op(1).id, op(2).id]);
+      expect((await again.readBoot()).meta).toEqual(meta(1));
+    });
+
+    it('does not check a batch without a fence (a reactor alone on its database never sets one)', async () => {
+      const { storage } = fresh();
+      await storage.claimEpoch();
+      await storage.claimEpoch();
+      await storage.commit({ operations: [op(1)], meta: meta(1) });
+      expect(ids(await storage.readSince(0, 10))).toEqual([op(1).id]);
+      expect((await storage.readBoot()).meta).toEqual(meta(1));
+    });
+
+    it('records writes atomically with their ops, finds them by id, and prunes them by age before the puts', async () => {
+      const { storage, reopen } = fresh();
+      expect(await storage.findWrites(['a'])).toEqual([]);
+      await storage.commit({
+        operations: [op(1), op(2)],
+        writes: { put: [recorded('a', 10, [operation(1, 0)]), recorded('b', 20, [operation(2, 1)])] },
+      });
+      expect(byId(await storage.findWrites(['b', 'missing', 'a']))).toEqual([
+        recorded('a', 10, [operation(1, 0)]),
+        recorded('b', 20, [operation(2, 1)]),
+      ]);
+      expect(await storage.findWrites([])).toEqual([]);
+
+      // Rows older than `deleteBefore` go (`at` equal stays); the batch's own puts land after, however old.
+      await storage.commit({
+        operations: [op(3)],
+        writes: { deleteBefore: 20, put: [recorded('c', 5, [operation(3, 2)]), recorded('b', 21, [])] },
+      });
+      await storage.close();
+      const again = reopen();
+      expect(byId(await again.findWrites(['a', 'b', 'c']))).toEqual([
+        recorded('b', 21, []),
+        recorded('c', 5, [operation(3, 2)]),
+      ]);
+      expect(ids(await again.readSince(0, 10))).toEqual([op(1).id, op(2).id, op(3).id]);
+
+      // A batch that fails keeps its recorded writes out too.
+      const failed = again.commit({
+        operations: [op(4, { id: op(1).id })],
+        writes: { deleteBefore: 1000, put: [recorded('d', 30)] },
+      });
+      await expect(failed).rejects.toSatisfy(isConstraintError);
+      expect(byId(await again.findWrites(['b', 'c', 'd']))).toHaveLength(2);
+    });
+
+    it('gives back a recorded write’s ops equal, with their index and error', async () => {
+      const { storage, reopen } = fresh();
+      const row = recorded('write \uD800 lone', 1_700_000_000_123, [
+        operation(1, 0),
+        operation(2, 1, { error: 'reducer threw: RangeError: no' }),
+        operation(3, 7, { input: { nested: [1, { two: 'ö 😀' }], none: null } }),
+      ]);
+      await storage.commit({ writes: { put: [row] } });
+      await storage.close();
+      const [back] = (await reopen().findWrites([row.id])) as [WriteRow];
+      expect(back).toEqual(row);
+      expect(back.operations.map((each) => each.index)).toEqual([0, 1, 7]);
+      expect('error' in (back.operations[0] as Operation)).toBe(false);
+    });
+
     it('rejects reads and commits once closed; closing twice is harmless', async () => {
       const { storage } = fresh();
       await storage.close();
       await storage.close();
       await expect(storage.commit({ meta: meta(1) })).rejects.toBeDefined();
       await expect(storage.readSince(0, 1)).rejects.toBeDefined();
+      await expect(storage.findWrites(['w'])).rejects.toBeDefined();
+      await expect(storage.claimEpoch()).rejects.toBeDefined();
     });
   });
 }

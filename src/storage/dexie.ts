@@ -1,7 +1,7 @@
 import { Dexie } from 'dexie';
 import type { OrderKey } from '../model/order.js';
-import type { OperationRow } from '../model/rows.js';
-import { type StorageBackend, StorageConstraintError, type WriteBatch } from './backend.js';
+import type { FenceRow, MetaRow, OperationRow, WriteRow } from '../model/rows.js';
+import { type StorageBackend, StorageConstraintError, StorageFencedError, type WriteBatch } from './backend.js';
 import { ReactorDatabase, type StorageOptions } from './schema.js';
 
 /**
@@ -20,6 +20,7 @@ export function createDexieStorage(options: StorageOptions = {}): StorageBackend
     db.remotes,
     db.cursors,
     db.deadLetters,
+    db.writes,
   ];
   const streamRange = (stream: string) =>
     db.operations
@@ -31,7 +32,7 @@ export function createDexieStorage(options: StorageOptions = {}): StorageBackend
 
     readBoot: () =>
       db.transaction('r', [db.meta, db.jobLog, db.lanes, db.streams], async () => ({
-        meta: await db.meta.get('reactor'),
+        meta: (await db.meta.get('reactor')) as MetaRow | undefined,
         jobLog: await db.jobLog.toArray(),
         lanes: await db.lanes.toArray(),
         streams: await db.streams.toArray(),
@@ -75,9 +76,29 @@ export function createDexieStorage(options: StorageOptions = {}): StorageBackend
         .between([stream, Dexie.minKey, Dexie.minKey], [stream, Dexie.maxKey, Dexie.maxKey])
         .toArray(),
 
+    async findWrites(ids) {
+      if (ids.length === 0) return [];
+      const found = await db.writes.bulkGet([...ids]);
+      return found.filter((row): row is WriteRow => row !== undefined);
+    },
+
+    claimEpoch: () =>
+      db.transaction('rw', db.meta, async () => {
+        const epoch = (await fenceEpoch(db)) + 1;
+        await db.meta.put({ key: 'fence', epoch });
+        return epoch;
+      }),
+
     async commit(batch) {
       try {
-        await db.transaction('rw', all, () => write(db, batch));
+        await db.transaction('rw', all, async () => {
+          // Read in the batch's own transaction: a claim cannot land between the check and the writes.
+          if (batch.fence !== undefined) {
+            const epoch = await fenceEpoch(db);
+            if (epoch !== batch.fence) throw new StorageFencedError(batch.fence, epoch);
+          }
+          await write(db, batch);
+        });
       } catch (error) {
         if (isDexieConstraintError(error)) {
           throw new StorageConstraintError(error instanceof Error ? error.message : String(error), { cause: error });
@@ -92,9 +113,15 @@ export function createDexieStorage(options: StorageOptions = {}): StorageBackend
   };
 }
 
+/** The stored fence epoch, 0 when none was claimed (inside the caller's transaction). */
+async function fenceEpoch(db: ReactorDatabase): Promise<number> {
+  const row = (await db.meta.get('fence')) as FenceRow | undefined;
+  return row?.epoch ?? 0;
+}
+
 /** Applies a batch inside the caller's transaction (deletes before puts, store by store). */
 async function write(db: ReactorDatabase, batch: WriteBatch): Promise<void> {
-  const { jobLog, keyframes, remotes, cursors, deadLetters } = batch;
+  const { jobLog, keyframes, remotes, cursors, deadLetters, writes } = batch;
   if (jobLog?.put !== undefined && jobLog.put.length > 0) await db.jobLog.bulkPut(jobLog.put);
   if (jobLog?.delete !== undefined && jobLog.delete.length > 0) await db.jobLog.bulkDelete([...jobLog.delete]);
   if (batch.lanes !== undefined && batch.lanes.length > 0) await db.lanes.bulkPut(batch.lanes);
@@ -125,6 +152,8 @@ async function write(db: ReactorDatabase, batch: WriteBatch): Promise<void> {
   if (deadLetters?.put !== undefined && deadLetters.put.length > 0) await db.deadLetters.bulkPut(deadLetters.put);
   if (batch.streams !== undefined && batch.streams.length > 0) await db.streams.bulkPut(batch.streams);
   if (batch.meta !== undefined) await db.meta.put(batch.meta);
+  if (writes?.deleteBefore !== undefined) await db.writes.where('at').below(writes.deleteBefore).delete();
+  if (writes?.put !== undefined && writes.put.length > 0) await db.writes.bulkPut(writes.put);
 }
 
 /** A unique-index violation, as IndexedDB or Dexie (a bulk write's `BulkError`) reports it. */

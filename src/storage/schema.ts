@@ -2,6 +2,7 @@ import { Dexie, type EntityTable, type Transaction } from 'dexie';
 import type {
   CursorRow,
   DeadLetterRow,
+  FenceRow,
   JobLogRow,
   KeyframeRow,
   LaneRow,
@@ -9,6 +10,7 @@ import type {
   OperationRow,
   RemoteRow,
   StreamRow,
+  WriteRow,
 } from '../model/rows.js';
 import type { Job } from '../model/types.js';
 import type { StorageOptions } from './backend.js';
@@ -24,10 +26,12 @@ export class ReactorDatabase extends Dexie {
   lanes!: EntityTable<LaneRow, 'lane'>;
   keyframes!: Dexie.Table<KeyframeRow, [string, string, string]>;
   streams!: EntityTable<StreamRow, 'stream'>;
-  meta!: EntityTable<MetaRow, 'key'>;
+  /** The reactor's {@link MetaRow} (key `reactor`) and the write fence (key `fence`). */
+  meta!: Dexie.Table<MetaRow | FenceRow, (MetaRow | FenceRow)['key']>;
   remotes!: EntityTable<RemoteRow, 'name'>;
   cursors!: Dexie.Table<CursorRow, [string, string]>;
   deadLetters!: EntityTable<DeadLetterRow, 'id'>;
+  writes!: EntityTable<WriteRow, 'id'>;
 
   constructor(options: StorageOptions = {}) {
     const dexieOptions: { indexedDB?: IDBFactory; IDBKeyRange?: typeof IDBKeyRange } = {};
@@ -54,6 +58,9 @@ export class ReactorDatabase extends Dexie {
     this.version(4)
       .stores({})
       .upgrade((tx) => upgradeToContentIds(tx));
+    // v5: recorded writes, so a retried forwarded write is applied once (the fence row needs no
+    // schema: it lives in `meta`).
+    this.version(5).stores({ writes: 'id, at' });
   }
 }
 

@@ -10,6 +10,7 @@ import type {
   OperationRow,
   RemoteRow,
   StreamRow,
+  WriteRow,
 } from '../model/rows.js';
 import {
   type BootRows,
@@ -24,6 +25,7 @@ import {
   type OperationColumns,
   type OperationData,
   operationRow,
+  prepareClaim,
   prepareCommit,
   prepareReads,
   type SqliteReads,
@@ -93,12 +95,14 @@ class SqliteStorage implements StorageBackend {
   readonly #db: SqliteDatabase;
   readonly #sql: SqliteReads;
   readonly #commit: (batch: WriteBatch) => void;
+  readonly #claim: () => number;
 
   constructor(db: SqliteDatabase, name: string) {
     this.name = name;
     this.#db = db;
     this.#sql = prepareReads(db);
     this.#commit = prepareCommit(db);
+    this.#claim = prepareClaim(db);
   }
 
   /** Runs `work` on the open connection, turning SQLite's errors into the contract's. */
@@ -170,6 +174,21 @@ class SqliteStorage implements StorageBackend {
 
   readKeyframes(stream: string) {
     return this.#run(() => this.#sql.keyframes.all(keyBytes(stream)).map(decodeValue<KeyframeRow>));
+  }
+
+  findWrites(ids: readonly string[]) {
+    return this.#run(() => {
+      const rows: WriteRow[] = [];
+      for (const id of ids) {
+        const row = decodeOptional<WriteRow>(this.#sql.write.get(keyBytes(id)));
+        if (row !== undefined) rows.push(row);
+      }
+      return rows;
+    });
+  }
+
+  claimEpoch() {
+    return this.#run(() => this.#claim());
   }
 
   commit(batch: WriteBatch) {

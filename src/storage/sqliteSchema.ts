@@ -149,6 +149,12 @@ const MIGRATIONS: readonly Migration[] = [
   CREATE TABLE dead_letters (id BLOB PRIMARY KEY, data ANY NOT NULL) STRICT, WITHOUT ROWID;
   `,
   contentIds,
+  // v3: recorded writes (a retried forwarded write is applied once), pruned by age. The write
+  // fence needs no table: it is a row of `meta`.
+  `
+  CREATE TABLE writes (id BLOB PRIMARY KEY, at REAL NOT NULL, data ANY NOT NULL) STRICT, WITHOUT ROWID;
+  CREATE INDEX writes_by_at ON writes (at);
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -1,6 +1,6 @@
 import { streamKey } from '../model/order.js';
-import type { OperationRow } from '../model/rows.js';
-import type { WriteBatch } from './backend.js';
+import type { FenceRow, OperationRow } from '../model/rows.js';
+import { StorageFencedError, type WriteBatch } from './backend.js';
 import { decodeValue, type Encoded, encodeValue, keyBytes } from './sqliteCodec.js';
 import type { SqliteDatabase, SqliteStatement } from './sqliteSchema.js';
 import { toEnvelope } from './syncRepository.js';
@@ -47,7 +47,8 @@ export type SqliteReads = Readonly<
     | 'stream'
     | 'streamAfter'
     | 'since'
-    | 'keyframes',
+    | 'keyframes'
+    | 'write',
     SqliteStatement
   >
 >;
@@ -71,11 +72,44 @@ export function prepareReads(db: SqliteDatabase): SqliteReads {
     ),
     since: db.prepare(`SELECT ${OPERATION_COLUMNS} FROM operations WHERE ordinal > ? ORDER BY ordinal LIMIT ?`),
     keyframes: db.prepare('SELECT data FROM keyframes WHERE stream = ? ORDER BY timestamp, id').pluck(),
+    write: db.prepare('SELECT data FROM writes WHERE id = ?').pluck(),
   };
 }
 
-/** The commit: one SQL transaction applying a whole batch (deletes before puts in each table). */
+/** Reads the fence epoch (0 when none was claimed) and stores a new one. */
+function prepareFence(db: SqliteDatabase): { read(): number; write(epoch: number): void } {
+  const get = db.prepare('SELECT data FROM meta WHERE key = ?').pluck();
+  const put = db.prepare('INSERT OR REPLACE INTO meta (key, data) VALUES (?, ?)');
+  const key = keyBytes('fence');
+  return {
+    read() {
+      const column = get.get(key);
+      return column === undefined ? 0 : decodeValue<FenceRow>(column).epoch;
+    },
+    write(epoch) {
+      const row: FenceRow = { key: 'fence', epoch };
+      put.run(key, encodeValue(row));
+    },
+  };
+}
+
+/** The epoch claim: one write transaction that reads the fence and stores the next epoch. */
+export function prepareClaim(db: SqliteDatabase): () => number {
+  const fence = prepareFence(db);
+  const claim = db.transaction(() => {
+    const epoch = fence.read() + 1;
+    fence.write(epoch);
+    return epoch;
+  });
+  return () => claim.immediate();
+}
+
+/**
+ * The commit: one SQL transaction applying a whole batch (deletes before puts in each table),
+ * after checking a fenced batch's epoch in that same transaction.
+ */
 export function prepareCommit(db: SqliteDatabase): (batch: WriteBatch) => void {
+  const fence = prepareFence(db);
   const put = (table: string, columns: string) =>
     db.prepare(`INSERT OR REPLACE INTO ${table} (${columns}) VALUES (${columns.replace(/[^,]+/g, '?')})`);
   const remove = (table: string, where: string) => db.prepare(`DELETE FROM ${table} WHERE ${where}`);
@@ -94,8 +128,15 @@ export function prepareCommit(db: SqliteDatabase): (batch: WriteBatch) => void {
     putDeadLetter: put('dead_letters', 'id, data'),
     deleteDeadLetter: remove('dead_letters', 'id = ?'),
     putMeta: put('meta', 'key, data'),
+    putWrite: put('writes', 'id, at, data'),
+    deleteWritesBefore: remove('writes', 'at < ?'),
   };
-  return db.transaction((batch: WriteBatch) => {
+  const commit = db.transaction((batch: WriteBatch) => {
+    if (batch.fence !== undefined) {
+      const epoch = fence.read();
+      // Throwing rolls the transaction back: nothing of the batch is written.
+      if (epoch !== batch.fence) throw new StorageFencedError(batch.fence, epoch);
+    }
     for (const row of batch.jobLog?.put ?? []) write.putJobLog.run(keyBytes(row.id), encodeValue(row));
     for (const id of batch.jobLog?.delete ?? []) write.deleteJobLog.run(keyBytes(id));
     for (const row of batch.lanes ?? []) write.putLane.run(keyBytes(row.lane), encodeValue(row));
@@ -123,7 +164,11 @@ export function prepareCommit(db: SqliteDatabase): (batch: WriteBatch) => void {
     for (const row of batch.deadLetters?.put ?? []) write.putDeadLetter.run(keyBytes(row.id), encodeValue(row));
     for (const row of batch.streams ?? []) write.putStream.run(keyBytes(row.stream), encodeValue(row));
     if (batch.meta !== undefined) write.putMeta.run(keyBytes(batch.meta.key), encodeValue(batch.meta));
+    if (batch.writes?.deleteBefore !== undefined) write.deleteWritesBefore.run(batch.writes.deleteBefore);
+    for (const row of batch.writes?.put ?? []) write.putWrite.run(keyBytes(row.id), row.at, encodeValue(row));
   });
+  // A write transaction from the start, so the fence is read under the write lock.
+  return (batch) => commit.immediate(batch);
 }
 
 /** The `data` column of an op row. */

@@ -15,7 +15,9 @@ import { counter, list } from '../support.js';
  * Databases written before op ids derived from content (Dexie schema v3, SQLite schema v1) open
  * with every op renamed to its content id, keyframes, dead letters and queued loads following,
  * and two replicas that held the same ops under the same random ids go on syncing after both
- * upgraded. The legacy databases are written row by row as the old release laid them out.
+ * upgraded. Databases of the previous release (Dexie v4, SQLite v2) open with every row kept and
+ * the store of recorded writes added. The legacy databases are written row by row as the old
+ * release laid them out.
  */
 
 const folder = mkdtempSync(join(tmpdir(), 'xstate-reactor-migration-'));
@@ -64,9 +66,9 @@ function legacy(rows: Dump, names: Map<string, string>): Dump {
   };
 }
 
-/** The Dexie schema as the old release declared it (versions 1 to 3). */
+/** The Dexie schema as an old release declared it (versions 1 to 3, or to 4). */
 class LegacyDatabase extends Dexie {
-  constructor(name: string, indexedDB: IDBFactory) {
+  constructor(name: string, indexedDB: IDBFactory, through: 3 | 4) {
     super(name, { indexedDB, IDBKeyRange });
     this.version(1).stores({
       operations: 'ordinal, &id, [stream+timestamp+id]',
@@ -77,11 +79,12 @@ class LegacyDatabase extends Dexie {
     });
     this.version(2).stores({ remotes: 'name', cursors: '[remote+direction]', deadLetters: 'id, remote' });
     this.version(3).stores({ jobs: null, jobLog: 'id', lanes: 'lane' });
+    if (through === 4) this.version(4).stores({});
   }
 }
 
-async function writeLegacyDexie(rows: Dump, indexedDB: IDBFactory, name: string): Promise<void> {
-  const db = new LegacyDatabase(name, indexedDB);
+async function writeLegacyDexie(rows: Dump, indexedDB: IDBFactory, name: string, through: 3 | 4 = 3): Promise<void> {
+  const db = new LegacyDatabase(name, indexedDB, through);
   const put = (table: string, values: readonly unknown[]) => db.table(table).bulkPut([...values]);
   await db.open();
   await put('meta', [rows.meta]);
@@ -96,7 +99,7 @@ async function writeLegacyDexie(rows: Dump, indexedDB: IDBFactory, name: string)
   db.close();
 }
 
-async function writeLegacySqlite(rows: Dump, path: string): Promise<void> {
+async function writeLegacySqlite(rows: Dump, path: string, version: 1 | 2 = 1): Promise<void> {
   const storage = createSqliteStorage({ path });
   await storage.commit({
     ...(rows.meta === undefined ? {} : { meta: rows.meta }),
@@ -110,11 +113,17 @@ async function writeLegacySqlite(rows: Dump, path: string): Promise<void> {
     cursors: { put: rows.cursors },
   });
   await storage.close();
-  // The rows are laid out as in schema v1; only the version record says otherwise.
-  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-  const raw = new Database(path);
-  raw.prepare('DELETE FROM schema_version WHERE version > 1').run();
+  // The rows are laid out as in schema v1 and v2; only the version record and the tables of later
+  // versions say otherwise.
+  const raw = rawSqlite(path);
+  raw.prepare('DELETE FROM schema_version WHERE version > ?').run(version);
+  raw.exec('DROP TABLE writes');
   raw.close();
+}
+
+function rawSqlite(path: string) {
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+  return new Database(path);
 }
 
 /** A queued load job holding one op (of the list model) that has not run yet. */
@@ -242,5 +251,98 @@ describe('opening a database written before content-derived op ids', () => {
       a: () => createSqliteStorage({ path: paths.a }),
       b: () => createSqliteStorage({ path: paths.b }),
     });
+  });
+});
+
+/** A reactor's database as the previous release wrote it: ops, keyframes, a remote, cursors, dead letters, a queued job. */
+async function previousRelease() {
+  const options = { keyframeInterval: 2, retry: { baseMs: 5, maxMs: 40 } };
+  const places = { a: new IDBFactory(), b: new IDBFactory() };
+  const a = await createReactor({
+    ...options,
+    models: [counter, list],
+    id: 'a',
+    storage: { dbName: 'a', indexedDB: places.a, IDBKeyRange },
+  });
+  // b has no list model: the list document's ops become dead letters there.
+  const b = await createReactor({
+    ...options,
+    models: [counter],
+    id: 'b',
+    storage: { dbName: 'b', indexedDB: places.b, IDBKeyRange },
+  });
+  open.push(a, b);
+  await a.createDocument('counter', { id: 'c' });
+  for (let by = 1; by <= 5; by++) await a.mutate('c', [{ type: 'INCREMENT', input: { by } }]);
+  await a.createDocument('list', { id: 'l' });
+  await b.sync.add({ name: 'a', channel: connect(b, a), mode: 'ping-pong' });
+  await b.sync.settled();
+  const expected = { ops: await b.operations('c') };
+  await Promise.all([a.stop(), b.stop()]);
+  const storage = createDexieStorage({ dbName: 'b', indexedDB: places.b, IDBKeyRange });
+  const rows = await dump(storage);
+  await storage.close();
+  const all: Dump = { ...rows, jobLog: [...rows.jobLog, { id: 'jobs:10000:queued', jobs: [queuedMutate] }] };
+  for (const kind of ['operations', 'keyframes', 'remotes', 'cursors', 'deadLetters'] as const) {
+    expect(all[kind].length, kind).toBeGreaterThan(0);
+  }
+  return { rows: all, expected };
+}
+
+/** A mutate job the previous release had queued and not run yet. */
+const queuedMutate: Job = {
+  kind: 'mutate',
+  id: 'queued',
+  seq: 10_000,
+  documentId: 'c',
+  branch: 'main',
+  actions: [{ type: 'INCREMENT', input: { by: 10 } }],
+};
+
+/** The migrated database holds what it held, records writes, and serves a reactor. */
+async function checkOpensIntact(past: Awaited<ReturnType<typeof previousRelease>>, storage: () => StorageBackend) {
+  const migrated = storage();
+  expect(await dump(migrated)).toEqual(past.rows);
+  expect(await migrated.findWrites(['w'])).toEqual([]);
+  const write = { id: 'w', at: 1, operations: past.expected.ops.slice(0, 2) };
+  await migrated.commit({ writes: { put: [write] } });
+  expect(await migrated.findWrites(['w'])).toEqual([write]);
+  expect(await migrated.claimEpoch()).toBe(1);
+  await migrated.close();
+
+  const reactor = await createReactor({ models: [counter], id: 'b', storage: { backend: storage() } });
+  open.push(reactor);
+  await reactor.whenIdle();
+  // The queued job ran on top of the log it found.
+  expect(await reactor.operations('c')).toHaveLength(past.expected.ops.length + 1);
+  expect(reactor.documents.get('c')?.state).toEqual({ count: 25 });
+  expect(reactor.sync.deadLetters().length).toBeGreaterThan(0);
+  await reactor.stop();
+}
+
+describe('opening a database of the previous release (recorded writes added)', () => {
+  it('IndexedDB (Dexie v4 → v5): every row kept, the writes store added', async () => {
+    const past = await previousRelease();
+    const indexedDB = new IDBFactory();
+    await writeLegacyDexie(past.rows, indexedDB, 'b', 4);
+    await checkOpensIntact(past, () => createDexieStorage({ dbName: 'b', indexedDB, IDBKeyRange }));
+    const raw = new Dexie('b', { indexedDB, IDBKeyRange });
+    await raw.open();
+    expect(raw.verno).toBe(5);
+    expect(raw.tables.map((table) => table.name)).toContain('writes');
+    raw.close();
+  });
+
+  it('SQLite (schema v2 → v3): the same', async () => {
+    const past = await previousRelease();
+    const path = join(folder, 'previous.db');
+    await writeLegacySqlite(past.rows, path, 2);
+    await checkOpensIntact(past, () => createSqliteStorage({ path }));
+    const raw = rawSqlite(path);
+    expect(raw.prepare('SELECT max(version) FROM schema_version').pluck().get()).toBe(3);
+    expect(raw.prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'writes' ORDER BY name").pluck().all()).toEqual(
+      ['writes', 'writes_by_at'],
+    );
+    raw.close();
   });
 });
