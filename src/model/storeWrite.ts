@@ -1,7 +1,7 @@
 import type { ReactorErrorData } from './errors.js';
 import type { JobRef } from './jobs.js';
 import type { OrderKey } from './order.js';
-import type { CursorRow, DeadLetterRow, KeyframeRow, RemoteRow } from './rows.js';
+import type { CursorRow, DeadLetterRow, KeyframeRow, RemoteRow, WriteRow } from './rows.js';
 import type { Job, OperationEnvelope, StoredOperation } from './types.js';
 
 /**
@@ -28,6 +28,10 @@ export interface StoreWrite {
   readonly dropDeadLetters?: readonly string[];
   readonly remotes?: readonly RemoteRow[];
   readonly dropRemotes?: readonly string[];
+  /** Writes to remember with this one's ops, so a retry of any of them is recognised (by id). */
+  readonly recordWrites?: readonly WriteRow[];
+  /** Forget recorded writes older than this (their `at`), before this write's own are recorded. */
+  readonly pruneWritesBefore?: number;
 }
 
 /** What one write achieved. */

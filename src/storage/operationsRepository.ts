@@ -17,12 +17,19 @@ export interface CommitCounters {
   readonly tails: Map<string, OrderKey | null>;
   /** The reactor's meta row as last written (kept in memory so a commit need not read it). */
   meta: MetaRow;
+  /**
+   * The writer's epoch (`StorageBackend.claimEpoch`), when other writers may take the database
+   * over (tabs): every batch carries it, so once another claimed a newer epoch this writer's
+   * commits fail with `StorageFencedError` instead of landing counters that are no longer current.
+   */
+  fence?: number;
 }
 
 /**
  * Commits a group of writes as one atomic batch: job log rows, operations (with ordinals),
- * keyframes, sync rows, the stream list and the reactor's counters. A job inserted and completed
- * within the same group never touches the job log.
+ * keyframes, sync rows, recorded writes, the stream list and the reactor's counters, fenced with
+ * `counters.fence` when set. A job inserted and completed within the same group never touches the
+ * job log.
  */
 export async function commitGroup(
   storage: StorageBackend,
@@ -101,6 +108,8 @@ async function commitOnce(
   // The operations store is the only writer and commits one group at a time, so nothing can change
   // between these lookups and the batch below: reading first and then writing one atomic batch is
   // as good as doing both in one transaction, and lets every backend offer a plain atomic write.
+  // Where another writer may take over (tabs), the fence makes that hold: the batch commits only
+  // if no one claimed the database since this writer did, before it read anything.
   const existing = await findStored(storage, writes, counters, thorough);
   const ops = planOperations(writes, existing, counters.ordinal, counters.knownStreams);
   const jobPlan: JobLogPlan = counters.jobLog.plan(
@@ -117,6 +126,7 @@ async function commitOnce(
     ...planSideChanges(writes),
     streams,
     meta,
+    ...(counters.fence === undefined ? {} : { fence: counters.fence }),
   });
   // In memory, nothing moves before the batch is committed.
   counters.jobLog.apply(jobPlan);

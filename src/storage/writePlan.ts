@@ -1,7 +1,15 @@
 import { ReactorError, type ReactorErrorData } from '../model/errors.js';
 import { canonicalJson } from '../model/hash.js';
 import { compareOrder, streamKey } from '../model/order.js';
-import type { CursorRow, DeadLetterRow, KeyframeRow, OperationRow, RemoteRow, StreamRow } from '../model/rows.js';
+import type {
+  CursorRow,
+  DeadLetterRow,
+  KeyframeRow,
+  OperationRow,
+  RemoteRow,
+  StreamRow,
+  WriteRow,
+} from '../model/rows.js';
 import type { StoreWrite, WriteResult } from '../model/storeWrite.js';
 import type { OperationEnvelope, StoredOperation } from '../model/types.js';
 import type { CursorKey, KeyframeDrop, WriteBatch } from './backend.js';
@@ -118,21 +126,25 @@ export function streamRows(streams: readonly string[]): StreamRow[] {
 }
 
 /**
- * The net effect of the group's keyframe, remote, cursor and dead-letter changes, in the batch's
- * "deletes before puts" form. Writes apply in arrival order: a keyframe drop also drops keyframes
- * that earlier writes of the group put, a dropped remote loses its cursors (the group's cursor
- * updates still land, as they always have), and for remotes and dead letters the last change of a
- * key wins.
+ * The net effect of the group's keyframe, remote, cursor, dead-letter and recorded-write changes,
+ * in the batch's "deletes before puts" form. Writes apply in arrival order: a keyframe drop also
+ * drops keyframes that earlier writes of the group put, a dropped remote loses its cursors (the
+ * group's cursor updates still land, as they always have), for remotes, dead letters and recorded
+ * writes the last change of a key wins, and a prune also forgets older writes that earlier writes
+ * of the group recorded. Prunes add up: the batch deletes below the highest (with prunes from one
+ * clock, the latest), as applying the writes one by one would.
  */
 export function planSideChanges(
   writes: readonly StoreWrite[],
-): Pick<WriteBatch, 'keyframes' | 'remotes' | 'cursors' | 'deadLetters'> {
+): Pick<WriteBatch, 'keyframes' | 'remotes' | 'cursors' | 'deadLetters' | 'writes'> {
   const drops: KeyframeDrop[] = [];
   let keyframes: KeyframeRow[] = [];
   const remotes = new Map<string, RemoteRow | null>();
   const cursors = new Map<string, CursorRow>();
   const cursorDrops: CursorKey[] = [];
   const letters = new Map<string, DeadLetterRow | null>();
+  const recorded = new Map<string, WriteRow>();
+  let pruneBefore: number | undefined;
   for (const write of writes) {
     for (const drop of write.dropKeyframesAfter ?? []) {
       drops.push(drop);
@@ -147,12 +159,20 @@ export function planSideChanges(
     for (const row of write.cursors ?? []) cursors.set(`${row.remote}\u0000${row.direction}`, row);
     for (const id of write.dropDeadLetters ?? []) letters.set(id, null);
     for (const row of write.deadLetters ?? []) letters.set(row.id, row);
+    const prune = write.pruneWritesBefore;
+    if (prune !== undefined) {
+      pruneBefore = pruneBefore === undefined ? prune : Math.max(pruneBefore, prune);
+      for (const [id, row] of recorded) if (row.at < prune) recorded.delete(id);
+    }
+    for (const row of write.recordWrites ?? []) recorded.set(row.id, row);
   }
+  const put = [...recorded.values()];
   return {
     keyframes: { drop: drops, put: keyframes },
     remotes: split(remotes),
     cursors: { delete: cursorDrops, put: [...cursors.values()] },
     deadLetters: split(letters),
+    writes: pruneBefore === undefined ? { put } : { put, deleteBefore: pruneBefore },
   };
 }
 

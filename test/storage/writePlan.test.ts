@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeadLetterRow, KeyframeRow, RemoteRow } from '../../src/model/rows.js';
+import type { DeadLetterRow, KeyframeRow, RemoteRow, WriteRow } from '../../src/model/rows.js';
 import type { StoreWrite } from '../../src/model/storeWrite.js';
 import { planSideChanges } from '../../src/storage/writePlan.js';
 
@@ -32,6 +32,7 @@ const letter = (id: string, at = 0): DeadLetterRow => ({
   reason: { kind: 'protocol', message: 'no', retryable: false },
   at,
 });
+const recorded = (id: string, at: number): WriteRow => ({ id, at, operations: [] });
 const write = (fields: Omit<StoreWrite, 'writeId'>, writeId = 'w'): StoreWrite => ({ writeId, ...fields });
 
 describe('planSideChanges', () => {
@@ -63,5 +64,18 @@ describe('planSideChanges', () => {
       { remote: 'back', direction: 'pull' },
     ]);
     expect(plan.cursors?.put).toEqual([{ remote: 'back', direction: 'pull', cursor: 3 }]);
+  });
+
+  it('records the group’s writes (the last of an id wins) and prunes as the writes would one by one', () => {
+    const plan = planSideChanges([
+      write({ recordWrites: [recorded('a', 5), recorded('b', 30)] }),
+      // Forgets `a`, recorded by an earlier write of the group; its own `c` stays, older or not.
+      write({ pruneWritesBefore: 10, recordWrites: [recorded('c', 9)] }),
+      write({ recordWrites: [recorded('b', 40)] }),
+      // A lower prune later in the group neither undoes the higher one nor reaches `c`.
+      write({ pruneWritesBefore: 8 }),
+    ]);
+    expect(plan.writes).toEqual({ deleteBefore: 10, put: [recorded('b', 40), recorded('c', 9)] });
+    expect(planSideChanges([write({ recordWrites: [recorded('a', 5)] })]).writes).toEqual({ put: [recorded('a', 5)] });
   });
 });
