@@ -69,4 +69,9 @@ export type { DocumentsApi, Reactor, ReactorOptions, ReactorStatus, StopOptions 
 export { createReactor } from './reactor/createReactor.js';
 export { type InspectionRecord, toInspectionRecord } from './reactor/inspection.js';
 export type { DeadLetter, RemoteOptions, RemoteStatus, SyncApi } from './reactor/syncApi.js';
-export { type StorageBackend, StorageConstraintError, type StorageOptions } from './storage/backend.js';
+export {
+  type StorageBackend,
+  StorageConstraintError,
+  StorageFencedError,
+  type StorageOptions,
+} from './storage/backend.js';

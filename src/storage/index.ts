@@ -6,6 +6,7 @@
 export type {
   CursorRow,
   DeadLetterRow,
+  FenceRow,
   JobLogRow,
   KeyframeRow,
   LaneRow,
@@ -13,18 +14,22 @@ export type {
   OperationRow,
   RemoteRow,
   StreamRow,
+  WriteRow,
 } from '../model/rows.js';
 export {
   type BootRows,
   type CursorKey,
   isConstraintError,
+  isFencedError,
   type KeyframeDrop,
   type StorageBackend,
   StorageConstraintError,
+  StorageFencedError,
   type StorageOptions,
   type StoreChanges,
   type SyncRows,
   type WriteBatch,
+  type WriteRowChanges,
 } from './backend.js';
 export { describeStorageContract, type StoragePlace, type TestApi } from './contract.js';
 export { createDexieStorage } from './dexie.js';
