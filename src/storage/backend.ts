@@ -18,9 +18,9 @@ import type {
  * (`createDexieStorage`) and SQLite (`xstate-reactor/sqlite`) implement it, and every
  * implementation passes the same contract test suite.
  *
- * A backend serves one reactor at a time, and that reactor's operations store is its only writer.
- * Several tabs may open one database, but only one of them (the leader) writes, and fencing makes
- * that hold even for a leader that lost its lock without knowing: the writer claims an epoch
+ * A database has one writer at a time: a reactor's operations store. Several tabs may open one
+ * database, but only one of them (the leader) writes, and fencing makes that hold even for a
+ * leader that lost its lock without knowing: the writer claims an epoch
  * ({@link StorageBackend.claimEpoch}) and names it in every batch ({@link WriteBatch.fence}); a
  * batch whose epoch is no longer the database's is refused whole. Rows come back equal to what
  * went in (a structured clone or better). The reactor that is given a backend owns it and closes
