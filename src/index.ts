@@ -54,6 +54,7 @@ export type {
   SyncMode,
 } from './model/sync.js';
 export { SYNC_MODES } from './model/sync.js';
+export type { LockManagerLike, TabChannelLike, TabRole } from './model/tabs.js';
 export type {
   Action,
   DocumentSnapshot,

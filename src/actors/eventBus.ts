@@ -16,6 +16,8 @@ export type BusEvent =
   | { readonly type: 'store.failed'; readonly error: ReactorErrorData }
   | { readonly type: 'document.rebased'; readonly stream: string; readonly replayed: number }
   | { readonly type: 'view.failed'; readonly documentId: string; readonly error: ReactorErrorData }
+  /** This tab's role on a database shared with other tabs changed (see docs/architecture.md, Tabs). */
+  | { readonly type: 'tab.role'; readonly role: 'leader' | 'follower' }
   /** A long-lived actor of the reactor failed (a bug): it is gone until the reactor reopens. */
   | { readonly type: 'actor.failed'; readonly actor: string; readonly error: ReactorErrorData }
   | {

@@ -6,7 +6,7 @@ import { applyOperation, initialStateOf, reducerOf } from '../model/fold.js';
 import { decodeHlc, type HybridLogicalClock } from '../model/hlc.js';
 import { refOf } from '../model/jobs.js';
 import { operationId } from '../model/operationId.js';
-import type { DeadLetterRow } from '../model/rows.js';
+import type { DeadLetterRow, WriteRow } from '../model/rows.js';
 import type { SyncCursor } from '../model/sync.js';
 import {
   CREATE_DOCUMENT,
@@ -21,6 +21,12 @@ import {
   type Scope,
 } from '../model/types.js';
 import type { DocumentReading } from './documentProjector.js';
+
+/**
+ * How long a forwarded write's record is kept (ms): a tab retries a write only while it waits for
+ * it, across a leader change, which takes seconds.
+ */
+const WRITE_RECORD_MS = 60 * 60 * 1000;
 
 /** What preparing a batch needs. */
 export interface PrepareRunPorts {
@@ -248,6 +254,8 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
     const deadLetters: DeadLetterRow[] = [];
     const cursors: SyncCursor[] = [];
     const retried: string[] = [];
+    // Jobs another tab forwarded: what each made is recorded, so a retry of it finds it.
+    const recorded: WriteRow[] = [];
     let source: string | undefined;
     for (const job of input.jobs) {
       // Reads (the view, sync rows) are outside the per-job catch: a storage failure there fails the
@@ -281,6 +289,13 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
         }
         const rejected = refusals.map(({ op, reason }) => ({ id: op.id, reason }));
         outcomes.push({ jobId: job.id, ok: true, operations: [], stored: 0, duplicates: 0, rejected });
+        if (job.record === true) {
+          recorded.push({
+            id: job.id,
+            at: ports.now(),
+            operations: verdict.accepted.map((op) => ({ ...op, index: 0 })),
+          });
+        }
         continue;
       }
       let state = working.get(job.branch);
@@ -293,6 +308,7 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
         // The store copies envelope fields into its rows, so the ops can go as they are.
         operations.push(...made);
         outcomes.push({ jobId: job.id, ok: true, operations: made, stored: made.length, duplicates: 0, rejected: [] });
+        if (job.record === true) recorded.push({ id: job.id, at: ports.now(), operations: made });
       } catch (error) {
         outcomes.push(outcomeOf(job.id, error));
       }
@@ -307,6 +323,7 @@ export function createPrepareRunLogic(ports: PrepareRunPorts) {
         ...(cursors.length > 0 ? { cursors } : {}),
         ...(deadLetters.length > 0 ? { deadLetters } : {}),
         ...(retried.length > 0 ? { dropDeadLetters: retried } : {}),
+        ...(recorded.length > 0 ? { recordWrites: recorded, pruneWritesBefore: ports.now() - WRITE_RECORD_MS } : {}),
       },
       outcomes,
     };

@@ -84,6 +84,8 @@ export interface MutateJob {
   readonly create?: string;
   /** Set for deleteDocument. */
   readonly delete?: true;
+  /** Made in another tab: its id is a write id, recorded with its ops so a retry finds them. */
+  readonly record?: true;
 }
 
 /** Operations that come from elsewhere, already carrying id, timestamp and origin. */
@@ -103,6 +105,8 @@ export interface LoadJob {
   readonly direction?: 'pull' | 'receive';
   /** Dead letters this job retries: dropped when it commits (refiled if refused again). */
   readonly retrying?: readonly string[];
+  /** Made in another tab: its id is a write id, recorded with its ops so a retry finds them. */
+  readonly record?: true;
   /** Ops refused before the job was made (malformed, forged id, outside the filter): filed as dead letters with it. */
   readonly refused?: readonly { readonly operation: OperationEnvelope; readonly reason: ReactorErrorData }[];
 }

@@ -22,17 +22,22 @@ export interface Booted {
   readonly streams: readonly StreamRow[];
   /** Persisted remotes, cursors and dead letters. */
   readonly sync: SyncRows;
+  /** The fencing epoch claimed at boot (a leader tab), which every commit carries. */
+  readonly epoch: number | undefined;
 }
 
 /**
  * Opens the reactor's database and reads what it starts from. A database that belongs to another
  * reactor id is refused; anything that fails closes the database again.
  */
-export async function boot(settings: ResolvedOptions): Promise<Booted> {
+export async function boot(settings: ResolvedOptions, options: { fenced?: boolean } = {}): Promise<Booted> {
   const storage = settings.storage.backend ?? createDexieStorage(settings.storage);
   try {
     const jobLog = new JobLog();
-    const state = await loadBootState(storage, () => settings.newId(12), settings.id, jobLog);
+    // A leader tab claims the next epoch first, and reads after it: from then on a commit of any
+    // older leader fails, so nothing read below can go stale.
+    const epoch = options.fenced === true ? await storage.claimEpoch() : undefined;
+    const state = await loadBootState(storage, () => settings.newId(12), settings.id, jobLog, epoch);
     if (settings.id !== undefined && state.meta.reactorId !== settings.id) {
       throw new ReactorError(
         'validation',
@@ -41,6 +46,7 @@ export async function boot(settings: ResolvedOptions): Promise<Booted> {
     }
     const reactorId = state.meta.reactorId;
     return {
+      epoch,
       storage,
       reactorId,
       hlc: new HybridLogicalClock(reactorId, () => settings.clock.now(), state.meta.hlc),
@@ -51,6 +57,7 @@ export async function boot(settings: ResolvedOptions): Promise<Booted> {
         jobLog,
         tails: new Map(),
         meta: state.meta,
+        ...(epoch === undefined ? {} : { fence: epoch }),
       },
       pending: state.jobs,
       streams: state.streams,

@@ -1,35 +1,43 @@
-import type { DocumentProjector } from '../actors/documentProjector.js';
-import type { EventBus } from '../actors/eventBus.js';
+import type { SnapshotStore } from '../actors/snapshotStore.js';
 import type { AnyDocumentModel } from '../model/documentModel.js';
 import { checkIncoming } from '../model/envelope.js';
 import { ReactorError } from '../model/errors.js';
-import { streamKey } from '../model/order.js';
-import { DEFAULT_BRANCH, type LoadJob, type OperationEnvelope, SCOPES } from '../model/types.js';
+import {
+  DEFAULT_BRANCH,
+  type Job,
+  type LoadJob,
+  type Operation,
+  type OperationEnvelope,
+  SCOPES,
+  type Scope,
+} from '../model/types.js';
 import { assertId, describe } from '../model/validate.js';
-import type { StorageBackend } from '../storage/backend.js';
 import { checkActions, checkBranch } from './inputChecks.js';
-import type { JobSubmitter } from './jobSubmitter.js';
+import type { JobSuccess } from './jobSubmitter.js';
 import type { Reactor } from './types.js';
 
 /** What the documents part of the public API reaches. */
 export interface DocumentsApiParts {
   readonly models: ReadonlyMap<string, AnyDocumentModel>;
   readonly newId: (length?: number) => string;
-  readonly submitter: JobSubmitter;
-  readonly view: DocumentProjector;
-  readonly bus: EventBus;
-  readonly storage: StorageBackend;
+  /** Hands a job to the queue (or to the leader tab's queue); resolves once it is visible here. */
+  readonly submit: (make: (id: string, seq: number) => Job) => Promise<JobSuccess>;
+  /** The snapshots reads are served from. */
+  readonly snapshots: Pick<SnapshotStore, 'get' | 'observe' | 'list'>;
+  /** A stream's ops in canonical order, with their marks, once every committed op is folded. */
+  readonly readLog: (documentId: string, scope: Scope, branch: string) => Promise<Operation[]>;
   readonly ensureRunning: (what: string) => void;
 }
 
 /**
- * The documents part of the public API: writes go to the queue as jobs (through the submitter),
- * reads come from the view (snapshots) and from storage (the log).
+ * The documents part of the public API: writes become jobs for the queue, reads come from the
+ * snapshots and the log. The same for a leader tab (its own queue) and a follower (the leader's).
  */
 export function createDocumentsApi(
   parts: DocumentsApiParts,
 ): Pick<Reactor, 'createDocument' | 'deleteDocument' | 'mutate' | 'load' | 'documents' | 'operations'> {
-  const { models, submitter, view, ensureRunning } = parts;
+  const { models, ensureRunning, snapshots: view } = parts;
+  const submitter = { submit: parts.submit };
   return {
     async createDocument(model, options = {}) {
       ensureRunning('createDocument');
@@ -72,7 +80,7 @@ export function createDocumentsApi(
       ensureRunning('mutate');
       assertId(documentId, 'mutate: documentId');
       const branch = checkBranch(options.branch, 'mutate');
-      const checked = checkActions(documentId, actions, view.get(documentId), models);
+      const checked = checkActions(documentId, actions, view.get(documentId, DEFAULT_BRANCH), models);
       const outcome = await submitter.submit((id, seq) => ({
         kind: 'mutate' as const,
         id,
@@ -118,8 +126,8 @@ export function createDocumentsApi(
     },
 
     documents: {
-      get: (documentId, options = {}) => view.get(documentId, options.branch),
-      observe: (documentId, options = {}) => view.observe(documentId, options.branch),
+      get: (documentId, options = {}) => view.get(documentId, options.branch ?? DEFAULT_BRANCH),
+      observe: (documentId, options = {}) => view.observe(documentId, options.branch ?? DEFAULT_BRANCH),
       list: (options = {}) =>
         view
           .list()
@@ -137,15 +145,7 @@ export function createDocumentsApi(
         );
       }
       const branch = checkBranch(options.branch, 'operations');
-      await parts.bus.idle();
-      await view.settled(documentId);
-      const key = streamKey({ documentId, scope, branch });
-      const rows = await parts.storage.readStream(key);
-      return rows.map((row, index) => {
-        const { ordinal: _ordinal, stream: _stream, source: _source, ...envelope } = row;
-        const error = view.errorOf(key, row.id);
-        return error === undefined ? { ...envelope, index } : { ...envelope, index, error };
-      });
+      return parts.readLog(documentId, scope, branch);
     },
   };
 }

@@ -9,6 +9,7 @@ export type JobSuccess = JobOutcome & { ok: true };
 interface Waiter {
   /** The document(s) whose view must show the job's effect before the caller hears of it. */
   readonly documents: string | readonly string[];
+  readonly promise: Promise<JobSuccess>;
   resolve(outcome: JobSuccess): void;
   reject(error: ReactorError): void;
 }
@@ -61,14 +62,34 @@ export class JobSubmitter {
 
   /** Accepts a job; resolves with its outcome, rejects with its error. */
   submit<T extends Job>(make: (id: string, seq: number) => T): Promise<JobSuccess> {
+    return this.submitAs(this.#newId(), (seq) => make('', seq), true);
+  }
+
+  /**
+   * Accepts a job under an id of the caller's (a write id from another tab). `make` gets the
+   * job's sequence number; its `id` is replaced by the given one.
+   */
+  submitAs<T extends Job>(id: string, make: (seq: number) => T, fresh = false): Promise<JobSuccess> {
+    const existing = fresh ? undefined : this.#waiters.get(id);
+    if (existing !== undefined) return existing.promise;
     this.#seq += 1;
-    const job = make(this.#newId(), this.#seq);
-    const documents = job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : job.documentId;
-    const promise = new Promise<JobSuccess>((resolve, reject) => {
-      this.#waiters.set(job.id, { documents, resolve, reject });
-    });
+    const job = { ...make(this.#seq), id } as T;
+    const promise = this.expect(job);
     if (this.#buffer.length === 0) queueMicrotask(() => this.flush());
     this.#buffer.push(job);
+    return promise;
+  }
+
+  /** Resolves with the outcome of a job the queue holds already (one restored from the job log). */
+  expect(job: Job): Promise<JobSuccess> {
+    const known = this.#waiters.get(job.id);
+    if (known !== undefined) return known.promise;
+    const documents = job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : job.documentId;
+    let settle: Pick<Waiter, 'resolve' | 'reject'> | undefined;
+    const promise = new Promise<JobSuccess>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.#waiters.set(job.id, { documents, promise, ...(settle as Pick<Waiter, 'resolve' | 'reject'>) });
     return promise;
   }
 

@@ -108,6 +108,7 @@ export function createLifecycle(parts: LifecycleParts) {
       const committing = store?.value === 'committing';
       return {
         phase: phase.current,
+        role: 'leader',
         ordinal: parts.counters.ordinal,
         jobs: { waiting, running },
         store: { pending, committing, commits: store?.context.commits ?? 0 },

@@ -85,6 +85,8 @@ export interface ResolvedOptions {
   readonly maxClockDrift: number;
   /** Accept `local`-scope ops pushed to the endpoint. */
   readonly receiveLocal: boolean;
+  /** The inspection observer, if any. */
+  readonly inspect: ReactorOptions['inspect'];
 }
 
 /** The default `maxClockDrift`: a day. */
@@ -139,5 +141,6 @@ export function resolveOptions(options: ReactorOptions): ResolvedOptions {
     relay: options.relay === true,
     maxClockDrift: drift ?? DEFAULT_MAX_CLOCK_DRIFT,
     receiveLocal: options.receiveLocal === true,
+    inspect: options.inspect,
   };
 }

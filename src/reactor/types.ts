@@ -6,6 +6,7 @@ import type { reactorMachine } from '../machines/reactor.js';
 import type { Clock } from '../model/clock.js';
 import type { DocumentModel } from '../model/documentModel.js';
 import type { Endpoint } from '../model/sync.js';
+import type { LockManagerLike, TabChannelLike, TabRole } from '../model/tabs.js';
 import type { Action, DocumentSnapshot, Operation, Scope } from '../model/types.js';
 import type { StorageOptions } from '../storage/schema.js';
 import type { SyncApi } from './syncApi.js';
@@ -49,11 +50,30 @@ export interface ReactorOptions {
    * never writes into the local scope). A pull remote accepts them when its filter names `local`.
    */
   readonly receiveLocal?: boolean;
+  /**
+   * How tabs of one origin share a database (browsers: Web Locks and BroadcastChannel, found on
+   * their own). `false` runs this reactor alone; `locks` / `BroadcastChannel` supply them where
+   * there are none (tests of several tabs in Node, with `createLockManager` from
+   * `xstate-reactor/sim`); `leaderTimeoutMs` (default 10,000) is how long a follower waits on a
+   * leader that holds the lock but does not answer before it takes the lock over.
+   */
+  readonly tabs?:
+    | false
+    | {
+        readonly locks?: LockManagerLike;
+        readonly BroadcastChannel?: new (name: string) => TabChannelLike;
+        readonly leaderTimeoutMs?: number;
+      };
 }
 
 /** What `reactor.status()` reports. */
 export interface ReactorStatus {
   readonly phase: 'running' | 'stopping' | 'stopped';
+  /**
+   * `leader`: this reactor runs its queue, store and remotes (alone, or as the tab that leads the
+   * others on its database); `follower`: another tab does, and this one forwards to it.
+   */
+  readonly role: TabRole;
   /** The last ordinal stored (ops stored here so far). */
   readonly ordinal: number;
   /** Jobs accepted but not yet run, and documents with a run in progress. */

@@ -1,6 +1,7 @@
 export { type ChannelPlace, describeChannelContract, type TestApi } from './channelContract.js';
 export { SimClock } from './clock.js';
 export { checkInvariants, type InvariantName, type InvariantViolation, type NamedReactor } from './invariants.js';
+export { createLockManager } from './locks.js';
 export { counterModel, demoModels, listModel } from './models.js';
 export { TraceRecorder } from './recorder.js';
 export {
