@@ -52,6 +52,7 @@ export interface LinkHostOptions {
 export class LinkHost {
   readonly #options: LinkHostOptions;
   #host: LinkIo | undefined;
+  #parked = false;
 
   constructor(options: LinkHostOptions) {
     this.#options = options;
@@ -71,6 +72,7 @@ export class LinkHost {
   attach(io: LinkIo): () => void {
     const previous = this.#host;
     this.#host = io;
+    this.#parked = false;
     if (previous !== undefined) {
       previous.sendBack({ type: 'connection.release' });
       this.#options.onHandover?.();
@@ -89,9 +91,19 @@ export class LinkHost {
     return true;
   }
 
-  /** Runs the statechart in an actor of the channel's own, unless one runs the channel already. */
+  /**
+   * A reactor holds the channel but does not run it now (a follower tab: its leader runs the
+   * remotes): the channel's own statechart, if it runs, ends, and none starts until a reactor's
+   * remote attaches.
+   */
+  park(): void {
+    this.#parked = true;
+    this.#host?.sendBack({ type: 'connection.release' });
+  }
+
+  /** Runs the statechart in an actor of the channel's own, unless one runs the channel already or it is parked. */
   runStandalone(): void {
-    if (this.#host !== undefined) return;
+    if (this.#host !== undefined || this.#parked) return;
     const actor = createActor(this.#options.logic, { input: this.#options.input(), clock: this.#options.clock });
     // The statechart records its IO's failures itself; nothing is left to report here.
     actor.subscribe({ error: () => {} });

@@ -201,6 +201,7 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
         slot,
         ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
       }),
+    park: () => hosting.park(),
   };
 
   const hosting: LinkHost = new LinkHost({
@@ -246,7 +247,8 @@ export function createWebSocketChannel(url: string, options: WebSocketChannelOpt
 
   const pushInFrames = framedPush(base.push, () => serverId);
 
-  // Connects at once, unless a reactor takes the channel over first (`sync.add` right after this).
+  // Connects at once, unless a reactor takes the channel over first (`sync.add` right after this)
+  // or parks it (a follower tab's `sync.add`: its leader tab connects).
   queueMicrotask(() => {
     if (!closed && !hosting.hosted) hosting.runStandalone();
   });

@@ -75,4 +75,9 @@ export interface ChannelLink {
   host(io: LinkIo): () => void;
   /** The `socket` actor (WebSocket only): one connection attempt. Returns the cleanup. */
   socket?(io: LinkIo): () => void;
+  /**
+   * A reactor holds the channel without running it yet (a follower tab; its leader runs the
+   * remotes): the channel does not connect on its own until a remote hosts it.
+   */
+  park?(): void;
 }

@@ -1,12 +1,13 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, createReactor, type Reactor, type ReactorOptions } from '../../src/index.js';
+import { connect, createReactor, createWebSocketChannel, type Reactor, type ReactorOptions } from '../../src/index.js';
 import { leaderLockName } from '../../src/model/tabs.js';
 import { openCore } from '../../src/reactor/core.js';
 import { resolveOptions } from '../../src/reactor/options.js';
+import { createSwitchboard, type Switchboard } from '../../src/server/index.js';
 import { createLockManager } from '../../src/sim/locks.js';
-import { counter, list, untilDocument } from '../support.js';
+import { counter, freshStorage, list, untilDocument } from '../support.js';
 
 /**
  * Tabs of one origin on one database, in Node: each "tab" is a reactor on the same fake IndexedDB
@@ -235,6 +236,80 @@ describe('several tabs on one database', () => {
     await b.mutate('c', [{ type: 'INCREMENT', input: { by: 7 } }]);
     await b.sync.settled();
     expect(countOf(server)).toBe(7);
+  });
+});
+
+describe('tabs and a switchboard', () => {
+  const boards: Switchboard[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((reactor) => reactor.stop()));
+    await Promise.all(boards.splice(0).map((board) => board.close()));
+  });
+
+  const channelTo = (board: Switchboard) => createWebSocketChannel(board.url, { reconnect: { baseMs: 5, maxMs: 40 } });
+  /** The INCREMENTs of document `c` the switchboard stored (it keeps ops, it runs no reducers). */
+  const serverOps = async (board: Switchboard) => (await board.reactor.operations('c')).length;
+
+  it('only the leader tab connects; a follower that takes over connects with its own channel', async () => {
+    const board = await createSwitchboard({ port: 0, storage: freshStorage('board') });
+    boards.push(board);
+    const profile = origin();
+    const a = await profile.tab();
+    const b = await profile.tab();
+    const fromA = channelTo(board);
+    const fromB = channelTo(board);
+    await a.sync.add({ name: 'server', channel: fromA, mode: 'ping-pong' });
+    await b.sync.add({ name: 'server', channel: fromB, mode: 'ping-pong' });
+    await b.createDocument('counter', { id: 'c' });
+    await b.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }]);
+    await b.sync.settled();
+    expect(await serverOps(board)).toBe(1);
+    // One socket for the whole profile: the follower's channel never connected.
+    expect(board.clients()).toBe(1);
+    expect(fromA.connection.state).toBe('online');
+    expect(fromB.connection.state).not.toBe('online');
+
+    await a.stop();
+    await untilRole(b, 'leader');
+    await b.mutate('c', [{ type: 'INCREMENT', input: { by: 3 } }]);
+    await b.sync.settled();
+    expect(await serverOps(board)).toBe(2);
+    expect(fromB.connection.state).toBe('online');
+    expect(fromA.connection.state).toBe('closed');
+  });
+
+  it('a leader that steps down keeps its remote, and syncs through it again once it leads again', async () => {
+    const board = await createSwitchboard({ port: 0, storage: freshStorage('board') });
+    boards.push(board);
+    const profile = origin();
+    const a = await profile.tab();
+    const channel = channelTo(board);
+    await a.sync.add({ name: 'server', channel, mode: 'ping-pong' });
+    await a.createDocument('counter', { id: 'c' });
+    await a.sync.settled();
+    let letGo: () => void = () => {};
+    const steppedDown = firstValueFrom(
+      a.events$.pipe(
+        filter((event) => event.type === 'actor.failed'),
+        timeout(5000),
+      ),
+    );
+    await new Promise<void>((granted) => {
+      void profile.locks.request(leaderLockName(profile.dbName), { steal: true }, () => {
+        granted();
+        return new Promise<void>((release) => {
+          letGo = release;
+        });
+      });
+    });
+    await steppedDown;
+    expect(channel.connection.state).not.toBe('closed');
+    letGo();
+    await untilRole(a, 'leader');
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 6 } }]);
+    await a.sync.settled();
+    expect(await serverOps(board)).toBe(1);
+    expect(a.sync.status('server')).toMatchObject({ phase: 'idle' });
   });
 });
 

@@ -5,7 +5,7 @@ import { createSnapshotStore } from '../../actors/snapshotStore.js';
 import { tabMachine } from '../../machines/tab.js';
 import { ReactorError, type ReactorErrorData } from '../../model/errors.js';
 import type { RemoteOptions } from '../../model/remote.js';
-import type { Endpoint, Poke, PullResponse, PushResponse } from '../../model/sync.js';
+import type { Channel, Endpoint, Poke, PullResponse, PushResponse } from '../../model/sync.js';
 import {
   type LockManagerLike,
   leaderLockName,
@@ -176,7 +176,7 @@ class TabReactor {
           if (event.type === 'store.failed' && isFenced(event.error)) void this.#demote(event.error.message);
         }),
       ];
-      for (const options of this.#localRemotes.values()) await core.reactor.sync.add(options);
+      for (const options of this.#localRemotes.values()) await core.reactor.sync.add(lent(options));
       const server = this.#server;
       this.#calls.serveLocally((call, body) => server.serve(call, body));
       server.announce();
@@ -209,6 +209,8 @@ class TabReactor {
     for (const subscription of this.#coreSubscriptions) subscription.unsubscribe();
     this.#coreSubscriptions = [];
     this.#leadership.release();
+    // The remotes' channels stay this tab's: parked until it leads again.
+    for (const options of this.#localRemotes.values()) options.channel.link?.park?.();
     this.#events$.next({
       type: 'actor.failed',
       actor: 'tab',
@@ -386,12 +388,19 @@ class TabReactor {
       status$: this.#statuses$.asObservable(),
       async add(options: RemoteOptions) {
         tab.#ensureRunning('sync.add');
+        const previous = tab.#localRemotes.get(options.name)?.channel;
         tab.#localRemotes.set(options.name, options);
-        await core()?.sync.add(options);
+        const leader = core();
+        // A follower keeps the channel for when it leads; only the leader tab connects.
+        if (leader === undefined) options.channel.link?.park?.();
+        else await leader.sync.add(lent(options));
+        if (previous !== undefined && previous !== options.channel) await previous.close();
       },
       async remove(name) {
         tab.#ensureRunning('sync.remove');
+        const own = tab.#localRemotes.get(name)?.channel;
         tab.#localRemotes.delete(name);
+        await own?.close();
         const leader = core();
         if (leader !== undefined) await leader.sync.remove(name);
         else await tab.#calls.call('remove', { name });
@@ -492,6 +501,7 @@ class TabReactor {
       for (const subscription of this.#coreSubscriptions) subscription.unsubscribe();
       if (core !== undefined) await core.reactor.stop(options);
       this.#core = undefined;
+      await Promise.allSettled([...this.#localRemotes.values()].map(async ({ channel }) => channel.close()));
       // The next tab in line may lead once this one's last commit is done.
       this.#leadership.close();
       this.#link.close();
@@ -503,6 +513,23 @@ class TabReactor {
     })();
     return this.#stopping;
   }
+}
+
+/**
+ * The remote as the leader's core gets it: the same channel, except that closing it is the tab's
+ * call (a core that stops because this tab stops leading must leave it for the next time).
+ */
+function lent(options: RemoteOptions): RemoteOptions {
+  const { channel } = options;
+  const borrowed: Channel = {
+    push: (request) => channel.push(request),
+    pull: (request) => channel.pull(request),
+    ...(channel.pokes === undefined ? {} : { pokes: channel.pokes }),
+    ...(channel.connection === undefined ? {} : { connection: channel.connection }),
+    ...(channel.link === undefined ? {} : { link: channel.link }),
+    close: () => {},
+  };
+  return { ...options, channel: borrowed };
 }
 
 const noAnswer: ReactorErrorData = { kind: 'internal', message: 'the leader tab sent no outcome', retryable: false };
