@@ -26,6 +26,7 @@ export class JobSubmitter {
   readonly #enqueue: (jobs: Job[]) => void;
   #buffer: Job[] = [];
   #seq: number;
+  #closed: ReactorError | undefined;
 
   constructor(ports: {
     readonly bus: EventBus;
@@ -72,6 +73,7 @@ export class JobSubmitter {
   submitAs<T extends Job>(id: string, make: (seq: number) => T, fresh = false): Promise<JobSuccess> {
     const existing = fresh ? undefined : this.#waiters.get(id);
     if (existing !== undefined) return existing.promise;
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
     this.#seq += 1;
     const job = { ...make(this.#seq), id } as T;
     const promise = this.expect(job);
@@ -84,6 +86,8 @@ export class JobSubmitter {
   expect(job: Job): Promise<JobSuccess> {
     const known = this.#waiters.get(job.id);
     if (known !== undefined) return known.promise;
+    // After close nobody would settle it: a late caller hears why at once instead of waiting forever.
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
     const documents = job.kind === 'load' ? [...new Set(job.operations.map((op) => op.documentId))] : job.documentId;
     let settle: Pick<Waiter, 'resolve' | 'reject'> | undefined;
     const promise = new Promise<JobSuccess>((resolve, reject) => {
@@ -108,6 +112,7 @@ export class JobSubmitter {
 
   /** Rejects every caller still waiting, and stops listening. */
   close(error: ReactorError): void {
+    this.#closed = error;
     this.#subscription.unsubscribe();
     for (const waiter of this.#waiters.values()) waiter.reject(error);
     this.#waiters.clear();

@@ -138,24 +138,35 @@ describe('several tabs on one database', () => {
     expect(countOf(b)).toBe(5);
   });
 
-  it('a leader fenced off by a newer one (a frozen tab that wakes up) cannot commit: that write fails', async () => {
+  it('a leader fenced off by a newer one (a frozen tab that wakes up) cannot commit: it steps down, and its write goes on to the next leader, once', async () => {
     const profile = origin();
     const a = await profile.tab();
     await a.createDocument('counter', { id: 'c' });
+    const steppedDown = firstValueFrom(
+      a.events$.pipe(
+        filter((event) => event.type === 'actor.failed' && event.actor === 'tab'),
+        timeout(5000),
+      ),
+    );
     // Another leader claims the database while a has not noticed (its tab was frozen).
     const usurper = await openCore(resolveOptions({ models: [counter, list], storage: profile.storage }), {
       fenced: true,
     });
-    await expect(a.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }])).rejects.toMatchObject({
-      kind: 'conflict',
-      message: expect.stringMatching(/newer leader/),
+    const write = a.mutate('c', [{ type: 'INCREMENT', input: { by: 2 } }]);
+    // a's commit is refused; it says why, and follows.
+    expect(await steppedDown).toMatchObject({
+      error: { kind: 'conflict', message: expect.stringMatching(/no longer leads: .*newer leader/) },
     });
     expect(await usurper.reactor.operations('c')).toEqual([]);
     await usurper.reactor.stop();
-    // a stepped down and took the lead again: the next write goes through, once.
-    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 3 } }]);
+    // Nobody else leads: a takes the lead again under a newer epoch, and the write is applied there, once.
+    const { operations } = await write;
     expect(a.status().role).toBe('leader');
-    expect(countOf(a)).toBe(3);
+    await a.mutate('c', [{ type: 'INCREMENT', input: { by: 3 } }]);
+    expect(countOf(a)).toBe(5);
+    const log = await a.operations('c');
+    expect(log.map((op) => op.id)).toContain(operations[0]?.id);
+    expect(log).toHaveLength(2);
   });
 
   it('a leader whose lock is stolen steps down, and leads again once the lock is free', async () => {

@@ -120,6 +120,9 @@ export class LeaderServer {
       case 'submit': {
         const jobs = args.jobs as readonly ForwardedJob[];
         const outcomes = await Promise.allSettled(jobs.map((job) => this.#submit(job)));
+        // This tab stepped down while the jobs ran: the caller sends them to the next leader, which
+        // joins or answers from its record each one that got this far (they carry write ids).
+        if (this.moved) throw new ReactorError('conflict', 'this tab no longer leads the database');
         return outcomes.map((outcome) =>
           outcome.status === 'fulfilled'
             ? outcome.value
@@ -165,6 +168,7 @@ export class LeaderServer {
     const work = (async (): Promise<JobSuccess> => {
       const record = await this.#core.recordedWrite(job.id);
       if (record !== undefined) return recordedOutcome(job, record.operations);
+      if (this.moved) throw new ReactorError('conflict', 'this tab no longer leads the database');
       return this.#core.submitForwarded(job);
     })();
     this.#inFlight.set(job.id, work);

@@ -68,6 +68,7 @@ export class LeaderCalls {
   readonly #now: () => number;
   #next = 0;
   #local: LocalServer | undefined;
+  #closed: ReactorError | undefined;
 
   constructor(link: TabLink, now: () => number) {
     this.#link = link;
@@ -100,8 +101,15 @@ export class LeaderCalls {
   }
 
   call(call: TabCall, body: unknown): Promise<unknown> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
     const local = this.#local;
-    if (local !== undefined) return local(call, body);
+    if (local !== undefined) {
+      // Served here; should this tab step down meanwhile, the call goes to the next leader.
+      return local(call, body).catch((error: unknown) => {
+        if (this.#local === local || this.#closed !== undefined) throw error;
+        return this.call(call, body);
+      });
+    }
     this.#next += 1;
     const id = this.#next;
     return new Promise<unknown>((resolve, reject) => {
@@ -128,7 +136,9 @@ export class LeaderCalls {
     }
   }
 
-  failAll(error: ReactorError): void {
+  /** The tab stops: every waiting call fails with `error`, and so does every later one. */
+  close(error: ReactorError): void {
+    this.#closed = error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }

@@ -326,7 +326,7 @@ class TabReactor {
     }
   }
 
-  /** A follower's job goes to the leader; the jobs of one tick travel together. */
+  /** A write of this tab goes to the leader (this tab itself while it leads); the jobs of one tick travel together. */
   #forward(job: ForwardedJob): Promise<JobSuccess> {
     return new Promise<JobSuccess>((resolve, reject) => {
       if (this.#batch === undefined) {
@@ -367,7 +367,9 @@ class TabReactor {
 
   #facade(): Reactor {
     const tab = this;
-    const followerDocuments = createDocumentsApi({
+    // One path in both roles: every write carries a write id and goes to the leader, served in
+    // this tab while it leads; a write in flight when this tab steps down goes on to the next leader.
+    const documents = createDocumentsApi({
       models: this.#settings.models,
       newId: this.#settings.newId,
       submit: (make) => {
@@ -439,12 +441,6 @@ class TabReactor {
         ((await tab.#calls.call('pull', { request, peer: context?.peer })) as PullResponse),
       pokes,
     };
-    const route = <K extends 'createDocument' | 'deleteDocument' | 'mutate' | 'load' | 'operations'>(name: K) =>
-      ((...args: never[]) => {
-        const leader = core();
-        const target = (leader ?? followerDocuments) as unknown as Record<K, (...a: never[]) => unknown>;
-        return target[name](...args);
-      }) as Reactor[K];
     return {
       get id() {
         return tab.#reactorId;
@@ -455,12 +451,12 @@ class TabReactor {
       sync,
       endpoint,
       events$: this.#events$.asObservable(),
-      createDocument: route('createDocument'),
-      deleteDocument: route('deleteDocument'),
-      mutate: route('mutate'),
-      load: route('load'),
-      operations: route('operations'),
-      documents: followerDocuments.documents,
+      createDocument: documents.createDocument,
+      deleteDocument: documents.deleteDocument,
+      mutate: documents.mutate,
+      load: documents.load,
+      operations: documents.operations,
+      documents: documents.documents,
       status: () => {
         const leader = core();
         if (leader !== undefined) return leader.status();
@@ -495,7 +491,7 @@ class TabReactor {
       this.#server?.close();
       this.#server = undefined;
       this.#calls.serveLocally(undefined);
-      this.#calls.failAll(
+      this.#calls.close(
         new ReactorError('stopped', `reactor "${this.#reactorId}" stopped before the leader tab answered this call`),
       );
       for (const subscription of this.#coreSubscriptions) subscription.unsubscribe();
